@@ -1,0 +1,357 @@
+"""The shard: owner of a process's actors, their addresses, services and routing.
+
+Same-shard messages go straight into the receiver's mailbox (no serialisation, no
+copy unless ``strict``); anything else goes to the transport. The shard watches
+every actor it started, sends sentinels to the monitors, and frees what the actor
+held. It is also an actor itself (``"<shard_id>:shard"``), which is how other shards
+ask it to spawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from ._actor import Actor, ActorFactory, Message
+from ._conversation import CONV_ACTION, CONV_KEY, FROM_KEY, Respond
+from ._deadletters import DeadLetters
+from ._directory import Directory
+from ._options import RuntimeOptions
+from ._services import ServiceRegistry
+from .abc import PeerInfo, Transport
+from .exceptions import ConversationError, RegistrationError, SpawnError
+
+__all__ = ["Shard"]
+
+logger = logging.getLogger("skick.shard")
+
+_SPAWN_SCHEMA = {"action": "spawn", "type": str, "message": dict, "monitors": [str]}
+
+
+class Shard:
+    """Runs actors in this process and routes their messages."""
+
+    def __init__(
+        self,
+        directory: Directory | None = None,
+        options: RuntimeOptions | None = None,
+        transport: Transport | None = None,
+        shard_id: str | None = None,
+    ) -> None:
+        self.shard_id = shard_id or uuid.uuid4().hex[:12]
+        self.address = f"{self.shard_id}:shard"
+        self.directory = directory if directory is not None else Directory()
+        self.options = options or RuntimeOptions()
+        self.transport = transport
+        self.actors: dict[str, Actor] = {}
+        self.services = ServiceRegistry(on_change=self._announce)
+        self.dead_letters = DeadLetters()
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._peer_types: dict[str, frozenset[str]] = {}
+        self._watches: dict[str, set[str]] = {}
+        self._actor: Actor | None = None
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return f"<Shard {self.shard_id} actors={len(self.actors)}>"
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Start the shard actor, then join the cluster if there is a transport."""
+        actor = Actor(self, self.address, "shard")
+        _shard_behaviour(self, actor)
+        self._actor = actor
+        await self.start_actor(actor)
+        if self.transport is not None:
+            await self.transport.start(self)
+
+    async def close(self) -> None:
+        """Stop every actor (each ``on_stop`` bounded), leave the cluster, settle tasks."""
+        self._closing = True
+        actors = [a for a in self.actors.values() if a is not self._actor]
+        await asyncio.gather(*(a.stop() for a in actors))
+        if self._actor is not None:
+            await self._actor.stop()
+        if self.transport is not None:
+            await self.transport.close()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.options.stop_timeout)
+            for task in pending:
+                task.cancel()
+
+    def track(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run *coro* in a task the shard owns (awaited or cancelled on close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("background task failed", exc_info=exc)
+
+    # ------------------------------------------------------------------ spawning
+
+    def resolve_factory(self, actor_type: str | ActorFactory) -> tuple[str, ActorFactory]:
+        """The name and factory of a local actor type (or of a bare factory)."""
+        if callable(actor_type):
+            return getattr(actor_type, "__name__", "anonymous"), actor_type
+        try:
+            return actor_type, self.directory.actors[actor_type]
+        except KeyError:
+            raise RegistrationError(f"unknown actor type {actor_type!r}") from None
+
+    async def spawn(
+        self,
+        actor_type: str | ActorFactory,
+        message: Message | None = None,
+        *,
+        monitors: Iterable[str] = (),
+    ) -> str:
+        """Start an actor and return its address once its ``on_start`` has finished.
+
+        A type declared here runs here; otherwise a peer that declares it is asked.
+        Raises :class:`SpawnError` when no shard has the type or the start failed.
+        """
+        message = {} if message is None else message
+        monitors = list(monitors)
+        if callable(actor_type) or actor_type in self.directory.actors:
+            type_name, factory = self.resolve_factory(actor_type)
+            return await self._spawn_here(type_name, factory, message, monitors)
+        hosts = [sid for sid, types in self._peer_types.items() if actor_type in types]
+        if not hosts or self._actor is None:
+            raise SpawnError(f"no shard provides the actor type {actor_type!r}")
+        peer = hosts[next(self._ids) % len(hosts)]
+        request = {"action": "spawn", "type": actor_type, "message": message, "monitors": monitors}
+        try:
+            reply = await self._actor._ask(f"{peer}:shard", request, self.options.spawn_timeout)
+        except ConversationError as exc:
+            raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {exc}") from exc
+        if not isinstance(reply, dict) or not isinstance(reply.get("address"), str):
+            detail = reply.get("error") if isinstance(reply, dict) else reply
+            raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {detail}")
+        address: str = reply["address"]
+        for monitor in monitors:
+            self._watch(address, monitor)
+        return address
+
+    async def _spawn_here(
+        self, type_name: str, factory: ActorFactory, message: Message, monitors: list[str]
+    ) -> str:
+        if self._closing:
+            raise SpawnError("the shard is shutting down")
+        actor = Actor(self, f"{self.shard_id}:{next(self._ids)}", type_name)
+        actor.monitors.extend(monitors)
+        try:
+            factory(actor, message)
+        except Exception as exc:
+            raise SpawnError(f"the factory of {type_name!r} raised {exc!r}") from exc
+        return await self.start_actor(actor)
+
+    async def start_actor(self, actor: Actor) -> str:
+        """Register and run a prepared actor; return its address once it is running.
+
+        This is the seam for plugins that build their own actors (the session
+        server's front and back actors): they run the factory, then call this.
+        """
+        self.actors[actor.address] = actor
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = actor._start(started)
+        task.add_done_callback(functools.partial(self._actor_ended, actor, started))
+        try:
+            await started
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            raise SpawnError(f"{actor!r} was stopped before it started") from None
+        except Exception as exc:
+            raise SpawnError(f"on_start of {actor!r} raised {exc!r}") from exc
+        return actor.address
+
+    def _actor_ended(
+        self, actor: Actor, started: asyncio.Future[None], task: asyncio.Task[None]
+    ) -> None:
+        if self.actors.get(actor.address) is actor:
+            del self.actors[actor.address]
+        self.services.unregister(actor.address)
+        if task.cancelled():
+            kind, exc = "cancellation", None
+        else:
+            exc = task.exception()
+            kind = "done" if exc is None else "exception"
+        if not started.done() or started.cancelled() or started.exception() is not None:
+            return  # never ran: the spawner got the error, monitors hear nothing
+        if exc is not None:
+            logger.error("%r crashed", actor, exc_info=exc)
+        sentinel: Message = {
+            "action": "sentinel",
+            "address": actor.address,
+            "type": kind,
+            "tag": "main_task",
+        }
+        if exc is not None:
+            sentinel["exception"] = type(exc).__name__
+        for monitor in actor.monitors:
+            self.post(monitor, dict(sentinel))
+
+    # ------------------------------------------------------------------- routing
+
+    async def send(self, address: str, message: Message) -> bool:
+        """Deliver *message* to *address*; False when it became a dead letter."""
+        try:
+            actor = self.actors.get(address)
+        except TypeError:
+            return self.dead_letters.record("bad address", repr(address), message)
+        if actor is not None:
+            if self.options.strict:
+                message = _roundtrip(message)
+            queued = actor._offer(message)
+            if queued is not None:
+                return queued
+            return await actor._deliver(message)
+        return await self._send_far(address, message)
+
+    def post(self, address: str, message: Message) -> bool:
+        """Send a system message without waiting: never blocked by a full mailbox."""
+        actor = self.actors.get(address)
+        if actor is not None:
+            if self.options.strict:
+                message = _roundtrip(message)
+            queued = actor._offer(message)
+            if queued is None:
+                actor._mailbox.force(message)
+                return True
+            return queued
+        if self._is_remote(address):
+            self.track(self._send_far(address, message))
+            return True
+        return self.dead_letters.record("dead address", address, message)
+
+    async def deliver(self, address: str, message: dict[str, Any]) -> bool:
+        """Take a message from another shard (the transport calls this)."""
+        actor = self.actors.get(address) if type(address) is str else None
+        if actor is None:
+            delivered = self.dead_letters.record("dead address", str(address), message)
+        else:
+            delivered = await actor._deliver(message)
+            if delivered and message.get("action") == "sentinel":
+                self._unwatch(message.get("address"), address)
+        if not delivered and isinstance(message, dict) and CONV_KEY in message:
+            self.fail_caller(message, "no such actor or action")
+        return delivered
+
+    async def _send_far(self, address: Any, message: Message) -> bool:
+        if not self._is_remote(address):
+            return self.dead_letters.record("dead address", str(address), message)
+        if type(message) is not dict or type(message.get("action")) is not str:
+            return self.dead_letters.record("not a message", address, message)
+        assert self.transport is not None
+        if message["action"] == "monitor" and isinstance(message.get("address"), str):
+            self._watch(address, message["address"])
+        try:
+            return await self.transport.send(address, message)
+        except (TypeError, ValueError):
+            return self.dead_letters.record("not JSON", address, message)
+
+    def _is_remote(self, address: Any) -> bool:
+        if type(address) is not str or self.transport is None:
+            return False
+        shard_id, sep, _ = address.partition(":")
+        return bool(sep) and shard_id != self.shard_id
+
+    def fail_caller(self, message: Message, reason: str) -> None:
+        """Tell the caller of a conversation-opening message that it will get no answer."""
+        key, caller = message.get(CONV_KEY), message.get(FROM_KEY)
+        if type(key) is str and type(caller) is str:
+            self.post(caller, {"action": CONV_ACTION, "conv": key, "kind": "fail", "reason": reason})
+
+    # ---------------------------------------------------------------- membership
+
+    def local_info(self) -> PeerInfo:
+        """What this shard announces to its peers."""
+        return {
+            "services": {name: list(p) for name, p in self.services.local.items()},
+            "types": sorted(self.directory.actors),
+        }
+
+    def peer_up(self, shard_id: str, info: PeerInfo) -> None:
+        """A peer joined or re-announced (called by the transport)."""
+        services = info.get("services")
+        self.services.set_peer(shard_id, services if isinstance(services, dict) else {})
+        types = info.get("types")
+        self._peer_types[shard_id] = frozenset(
+            t for t in (types if isinstance(types, list) else ()) if isinstance(t, str)
+        )
+
+    def peer_down(self, shard_id: str) -> None:
+        """A peer left or was lost: forget it, tell monitors, end conversations."""
+        self.services.drop_peer(shard_id)
+        self._peer_types.pop(shard_id, None)
+        prefix = shard_id + ":"
+        for remote in [a for a in self._watches if a.startswith(prefix)]:
+            for monitor in self._watches.pop(remote):
+                self.post(
+                    monitor,
+                    {
+                        "action": "sentinel",
+                        "address": remote,
+                        "type": "exception",
+                        "exception": "ShardLost",
+                        "tag": "main_task",
+                    },
+                )
+        for actor in list(self.actors.values()):
+            actor._lose_partners(shard_id)
+
+    @property
+    def shard_ids(self) -> list[str]:
+        """This shard and every live peer."""
+        return [self.shard_id, *sorted(self._peer_types)]
+
+    def _watch(self, remote: str, monitor: str) -> None:
+        if monitor in self.actors:
+            self._watches.setdefault(remote, set()).add(monitor)
+
+    def _unwatch(self, remote: Any, monitor: str) -> None:
+        watchers = self._watches.get(remote) if type(remote) is str else None
+        if watchers is not None:
+            watchers.discard(monitor)
+            if not watchers:
+                del self._watches[remote]
+
+    def _announce(self) -> None:
+        if self.transport is not None:
+            self.transport.announce(self.local_info())
+
+
+def _roundtrip(message: Any) -> Any:
+    """What *message* would be after crossing a shard (strict mode)."""
+    try:
+        return json.loads(json.dumps(message))
+    except (TypeError, ValueError):
+        return None  # not JSON: the receiver turns it into a dead letter
+
+
+def _shard_behaviour(shard: Shard, inst: Actor) -> None:
+    """The shard's own actor: it spawns on behalf of other shards."""
+
+    @inst.action("spawn", schema=_SPAWN_SCHEMA)
+    async def spawn(msg: Message) -> Any:
+        yield Respond(msg)
+        try:
+            type_name, factory = shard.resolve_factory(msg["type"])
+            address = await shard._spawn_here(type_name, factory, msg["message"], msg["monitors"])
+        except (RegistrationError, SpawnError) as exc:
+            yield {"error": str(exc)}
+        else:
+            yield {"address": address}

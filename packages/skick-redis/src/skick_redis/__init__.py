@@ -1,0 +1,5 @@
+"""Redis hash backend plugin for Skick."""
+
+from .__about__ import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,5 @@
+"""Websocket session server plugin for Skick."""
+
+from .__about__ import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,63 @@
+"""Skick: actor-based back ends for real-time web applications.
+
+``from skick import Skick, Directory, Call, Respond`` is all most programs need;
+``SocketQuery`` comes with the websocket plugin (``pip install "skick[ws]"``).
+"""
+
+from typing import Any
+
+from skick_core import (
+    Actor,
+    Call,
+    ConfigurationError,
+    Conversation,
+    ConversationEnded,
+    ConversationError,
+    ConversationTimeout,
+    Directory,
+    Hash,
+    HashError,
+    RegistrationError,
+    Respond,
+    Runtime,
+    SkickError,
+    SpawnError,
+    TransportError,
+)
+
+from .__about__ import __version__
+from ._facade import Skick
+
+__all__ = [
+    "Actor",
+    "Call",
+    "ConfigurationError",
+    "Conversation",
+    "ConversationEnded",
+    "ConversationError",
+    "ConversationTimeout",
+    "Directory",
+    "Hash",
+    "HashError",
+    "RegistrationError",
+    "Respond",
+    "Runtime",
+    "Skick",
+    "SkickError",
+    "SocketQuery",
+    "SpawnError",
+    "TransportError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # SocketQuery lives in the optional websocket plugin; import it only on demand
+    # so that ``import skick`` never needs skick-ws.
+    if name == "SocketQuery":
+        try:
+            from skick_ws import SocketQuery
+        except ImportError as exc:
+            raise ImportError('SocketQuery needs the websocket plugin: pip install "skick[ws]"') from exc
+        return SocketQuery
+    raise AttributeError(f"module 'skick' has no attribute {name!r}")
