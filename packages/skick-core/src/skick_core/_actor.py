@@ -20,9 +20,9 @@ from ._conversation import (
     CONV_ACTION,
     CONV_KEY,
     FROM_KEY,
+    RESERVED_KEYS,
     Call,
     Respond,
-    user_view,
 )
 from ._mailbox import Mailbox
 from ._validation import Validator, compile_schema
@@ -41,7 +41,7 @@ AsyncFn = Callable[[], Awaitable[Any]]
 HandlerFn = Callable[[Message], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
-_VALIDATE_MONITOR = compile_schema({"action": "monitor", "address": str})
+_VALIDATE_MONITOR = compile_schema({"action": "monitor", "address": str}, RESERVED_KEYS)
 
 
 class _Handler:
@@ -67,7 +67,7 @@ class _Daemon:
 class _Talk:
     """A running conversation generator and the leg it is currently on."""
 
-    __slots__ = ("dead", "gen", "key", "partner", "partner_key", "timeout", "timer", "turn")
+    __slots__ = ("dead", "deadline", "gen", "key", "partner", "partner_key", "timeout", "turn")
 
     def __init__(self, gen: AsyncGenerator[Any, Any], timeout: float) -> None:
         self.gen = gen
@@ -75,7 +75,7 @@ class _Talk:
         self.partner: str | None = None
         self.partner_key: str | None = None
         self.timeout = timeout
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline: float | None = None  # loop time by which the partner must answer
         self.turn = 0
         self.dead = False
 
@@ -117,6 +117,7 @@ class Actor:
         "_talk_ids",
         "_talks",
         "_task",
+        "_watchdog",
         "address",
         "monitors",
         "type_name",
@@ -137,6 +138,7 @@ class Actor:
         self._default_sentinel: Callable[[Message], Awaitable[Any]] | None = None
         self._talks: dict[str, _Talk] = {}
         self._talk_ids = itertools.count(1)
+        self._watchdog: asyncio.TimerHandle | None = None
         self.monitors: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self._running = False
@@ -161,7 +163,7 @@ class Actor:
         user's fields before the message is queued; non-conforming messages become
         dead letters. An async-generator handler takes part in conversations.
         """
-        validate = compile_schema(schema) if schema is not None else None
+        validate = compile_schema(schema, RESERVED_KEYS) if schema is not None else None
 
         def register(fn: F) -> F:
             self._handlers[name] = _Handler(fn, validate)
@@ -320,7 +322,7 @@ class Actor:
             reason = "unknown action" if type(action) is str else "no action"
             return self._dead(reason, message)
         validate = handler.validate
-        if validate is not None and not validate(user_view(message)):
+        if validate is not None and not validate(message):
             return self._dead("schema mismatch", message)
         if self._mailbox.offer(message):
             return True
@@ -465,6 +467,9 @@ class Actor:
                     logger.exception("on_stop of %r failed", self)
         await self._cancel_daemons()
         await self._end_talks("partner stopped")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         for item in self._mailbox.drain():
             if type(item) is dict and item.get("action") != CONV_ACTION:
                 self._dead_queued("actor stopped", item)
@@ -506,9 +511,7 @@ class Actor:
             self._shard.dead_letters.record("stale conversation", self.address, message)
             return
         kind = message.get("kind")
-        if talk.timer is not None:
-            talk.timer.cancel()
-            talk.timer = None
+        talk.deadline = None
         if kind == "next":
             await self._drive(talk, message.get("body"), None)
             return
@@ -524,17 +527,16 @@ class Actor:
             await self._begin(event.payload, self._shard.options.conversation_timeout)
         elif event.kind == "timeout":
             talk = event.payload
-            if talk.key is not None and talk.turn == event.turn and talk.timer is not None:
-                talk.timer = None
+            if talk.turn == event.turn and self._waiting(talk):
                 self._send_conv(talk, "fail", reason="timed out")
                 self._forget(talk)
                 error = ConversationTimeout(f"no answer within {talk.timeout} s")
                 await self._drive(talk, None, error)
         elif event.kind == "lost":
-            talk, reason = event.payload
-            if talk.key is not None and self._talks.get(talk.key) is talk:
-                self._forget(talk)
-                await self._drive(talk, None, ConversationEnded(reason))
+            lost: _Talk = event.payload[0]
+            if self._waiting(lost):
+                self._forget(lost)
+                await self._drive(lost, None, ConversationEnded(event.payload[1]))
 
     async def _drive(
         self, talk: _Talk, value: Any, error: BaseException | None
@@ -584,8 +586,9 @@ class Actor:
                 error = TypeError(f"a conversation cannot yield {type(out).__name__}")
 
     async def _open_leg(self, talk: _Talk, call: Call) -> BaseException | None:
-        self._send_conv(talk, "end")
-        self._forget(talk)
+        if talk.key is not None:
+            self._send_conv(talk, "end")
+            self._forget(talk)
         address, message = call.resolve(self)
         if call.timeout is not None:
             talk.timeout = call.timeout
@@ -603,24 +606,51 @@ class Actor:
         caller_key, caller = message.get(CONV_KEY), message.get(FROM_KEY)
         if type(caller_key) is not str or type(caller) is not str:
             return ConversationEnded("Respond() needs a message that opened a conversation")
-        self._send_conv(talk, "end")
-        self._forget(talk)
+        if talk.key is not None:
+            self._send_conv(talk, "end")
+            self._forget(talk)
         talk.key, talk.partner, talk.partner_key = caller_key + "!", caller, caller_key
         self._talks[talk.key] = talk
         return None
 
     def _arm(self, talk: _Talk) -> None:
+        """Wait for the partner's turn, until the talk's deadline."""
+        loop = asyncio.get_running_loop()
         talk.turn += 1
-        talk.timer = asyncio.get_running_loop().call_later(
-            talk.timeout, self._post, _Event("timeout", talk, talk.turn)
-        )
+        talk.deadline = deadline = loop.time() + talk.timeout
         if talk.key is not None:
             self._talks[talk.key] = talk
+        # One watchdog timer per actor, set for the earliest deadline: with a common
+        # timeout, later deadlines never move it, so most turns cost no timer at all.
+        watchdog = self._watchdog
+        if watchdog is None or watchdog.when() > deadline:
+            if watchdog is not None:
+                watchdog.cancel()
+            self._watchdog = loop.call_at(deadline, self._expire)
+
+    def _waiting(self, talk: _Talk) -> bool:
+        """Whether *talk* is parked, waiting for its partner's turn."""
+        return talk.key is not None and self._talks.get(talk.key) is talk
+
+    def _expire(self) -> None:
+        """Post a timeout for every talk past its deadline; re-arm for the next one."""
+        self._watchdog = None
+        loop = asyncio.get_running_loop()
+        now, earliest = loop.time(), None
+        for talk in self._talks.values():
+            deadline = talk.deadline
+            if deadline is None:
+                continue
+            if deadline <= now:
+                talk.deadline = None
+                self._post(_Event("timeout", talk, talk.turn))
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None and not self._closed:
+            self._watchdog = loop.call_at(earliest, self._expire)
 
     def _forget(self, talk: _Talk) -> None:
-        if talk.timer is not None:
-            talk.timer.cancel()
-            talk.timer = None
+        talk.deadline = None
         if talk.key is not None:
             if self._talks.get(talk.key) is talk:
                 del self._talks[talk.key]
@@ -640,7 +670,7 @@ class Actor:
             self._send_conv(talk, "fail", reason=reason)
             self._forget(talk)
             talk.dead = True
-            if not talk.gen.ag_running:
+            if not getattr(talk.gen, "ag_running", False):
                 await _close_quietly(talk.gen)
 
     def _lose_partners(self, shard_id: str) -> None:

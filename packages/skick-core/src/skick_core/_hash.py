@@ -26,6 +26,9 @@ logger = logging.getLogger("skick.hash")
 
 _MISSING: Any = object()
 
+_Pending = tuple[HashWrite, "asyncio.Future[None]", bool]
+"""A queued write, the future its issuer may await, and whether it is detached."""
+
 
 class Hash:
     """An eventually consistent, asynchronous dictionary named *name*."""
@@ -34,7 +37,7 @@ class Hash:
         self.name = name
         self._table = table
         self._owner = owner
-        self._writes: deque[tuple[HashWrite, asyncio.Future[None], bool]] = deque()
+        self._writes: deque[_Pending] = deque()
         self._tail: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.failed_writes = 0
@@ -65,7 +68,7 @@ class Hash:
         """Whether *key* is in the table."""
         _check_key(key)
         await self._settle()
-        return await self._owner.guard(self._table.contains(key))
+        return bool(await self._owner.guard(self._table.contains(key)))
 
     def __contains__(self, key: object) -> bool:
         raise TypeError("use 'await h.contains(key)': 'in' cannot wait for the backend")
@@ -106,7 +109,7 @@ class Hash:
 
     async def _flush(self) -> None:
         """Apply queued writes in order, several at a time when they pile up."""
-        batch: list[tuple[HashWrite, asyncio.Future[None], bool]] = []
+        batch: list[_Pending] = []
         try:
             while self._writes:
                 batch = list(self._writes)
@@ -127,7 +130,7 @@ class Hash:
             if leftover:  # cancelled (closing): these writes may not have happened
                 self._fail(leftover, HashError("the hash closed before the write completed"))
 
-    def _fail(self, batch: list[tuple[HashWrite, asyncio.Future[None], bool]], exc: HashError) -> None:
+    def _fail(self, batch: list[_Pending], exc: HashError) -> None:
         detached = sum(1 for _, _, d in batch if d)
         if detached:
             self.failed_writes += detached

@@ -56,7 +56,9 @@ class Runtime:
             options = RuntimeOptions(**{**fields, **overrides})
         self.directory = directory if directory is not None else Directory()
         # A lone shard needs no transport at all: same-shard traffic never uses one.
-        transport_obj = load_transport(transport)(transport) if isinstance(transport, str) else transport
+        transport_obj = (
+            load_transport(transport)(transport) if isinstance(transport, str) else transport
+        )
         if hashes is None or isinstance(hashes, str):
             url = hashes or "memory://"
             backend = load_hash_backend(url)(url)

@@ -273,7 +273,8 @@ class Shard:
         """Tell the caller of a conversation-opening message that it will get no answer."""
         key, caller = message.get(CONV_KEY), message.get(FROM_KEY)
         if type(key) is str and type(caller) is str:
-            self.post(caller, {"action": CONV_ACTION, "conv": key, "kind": "fail", "reason": reason})
+            failure = {"action": CONV_ACTION, "conv": key, "kind": "fail", "reason": reason}
+            self.post(caller, failure)
 
     # ---------------------------------------------------------------- membership
 

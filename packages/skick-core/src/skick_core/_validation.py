@@ -27,22 +27,28 @@ def _accept_all(data: Any) -> bool:
     return True
 
 
-def compile_schema(spec: Any) -> Validator:
-    """Return a validator for *spec*; ``None`` accepts everything."""
+def compile_schema(spec: Any, ignore: frozenset[str] = frozenset()) -> Validator:
+    """Return a validator for *spec*; ``None`` accepts everything.
+
+    Top-level keys in *ignore* (the conversation envelope) are invisible to the
+    schema, without copying the message on the fast path.
+    """
     if spec is None:
         return _accept_all
-    fast = _compile_fast(spec)
+    fast = _compile_fast(spec, ignore)
     if fast is not None:
         return fast
     compiled = spec if isinstance(spec, schema_lib.Schema) else schema_lib.Schema(spec)
 
     def slow(data: Any) -> bool:
+        if ignore and isinstance(data, dict) and not ignore.isdisjoint(data):
+            data = {k: v for k, v in data.items() if k not in ignore}
         return bool(compiled.is_valid(data))
 
     return slow
 
 
-def _compile_fast(spec: Any) -> Validator | None:
+def _compile_fast(spec: Any, ignore: frozenset[str] = frozenset()) -> Validator | None:
     """Compile the simple subset of schemas; None when *spec* is outside it."""
     if isinstance(spec, type) and spec is not object:
         kind = spec
@@ -59,9 +65,12 @@ def _compile_fast(spec: Any) -> Validator | None:
             return None
         checks.append((key, check))
     size = len(checks)
+    hidden = tuple(k for k in ignore if k not in spec)
 
     def check_dict(data: Any) -> bool:
-        if not isinstance(data, dict) or len(data) != size:
+        if not isinstance(data, dict):
+            return False
+        if len(data) != size and len(data) - sum(k in data for k in hidden) != size:
             return False
         for key, check in checks:
             if key not in data or not check(data[key]):

@@ -15,7 +15,7 @@ is asked for, so ``skick-core`` runs without any plugin's dependencies.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from ._memory import MemoryHashBackend, MemoryTransport
@@ -41,15 +41,13 @@ _BUILTIN: dict[str, dict[str, type[Any]]] = {
 }
 _EXTRAS = {"amqp": "amqp", "amqps": "amqp", "redis": "redis", "rediss": "redis", "websockets": "ws"}
 
-T = TypeVar("T")
-
 
 def available(group: str) -> list[str]:
     """Names usable in *group*: the built-ins plus every installed entry point."""
     return sorted({*_BUILTIN.get(group, {}), *(ep.name for ep in entry_points(group=group))})
 
 
-def _load(group: str, name: str, base: type[T], what: str) -> type[T]:
+def _load(group: str, name: str, base: type[Any], what: str) -> type[Any]:
     builtin = _BUILTIN.get(group, {}).get(name)
     if builtin is not None:
         return builtin
@@ -63,7 +61,9 @@ def _load(group: str, name: str, base: type[T], what: str) -> type[T]:
     try:
         loaded = found[0].load()
     except ImportError as exc:
-        raise ConfigurationError(f"the {what} plugin {found[0].value!r} failed to import: {exc}") from exc
+        raise ConfigurationError(
+            f"the {what} plugin {found[0].value!r} failed to import: {exc}"
+        ) from exc
     if not (isinstance(loaded, type) and issubclass(loaded, base)):
         raise ConfigurationError(f"{found[0].value!r} is not a {base.__name__} subclass")
     return loaded
@@ -77,17 +77,17 @@ def _scheme(url: str) -> str:
 
 def load_transport(url: str) -> type[Transport]:
     """The transport class for *url*'s scheme."""
-    return _load(TRANSPORTS, _scheme(url), Transport, "transport")
+    return cast("type[Transport]", _load(TRANSPORTS, _scheme(url), Transport, "transport"))
 
 
 def load_hash_backend(url: str) -> type[HashBackend]:
     """The hash backend class for *url*'s scheme."""
-    return _load(HASHES, _scheme(url), HashBackend, "hash backend")
+    return cast("type[HashBackend]", _load(HASHES, _scheme(url), HashBackend, "hash backend"))
 
 
 def load_server(name: str = "websockets") -> type[SessionServer]:
     """The session server plugin called *name*."""
-    return _load(SERVERS, name, SessionServer, "session server")
+    return cast("type[SessionServer]", _load(SERVERS, name, SessionServer, "session server"))
 
 
 def server_installed(name: str = "websockets") -> bool:

@@ -4,6 +4,7 @@
 ``SocketQuery`` comes with the websocket plugin (``pip install "skick[ws]"``).
 """
 
+import importlib
 from typing import Any
 
 from skick_core import (
@@ -56,8 +57,9 @@ def __getattr__(name: str) -> Any:
     # so that ``import skick`` never needs skick-ws.
     if name == "SocketQuery":
         try:
-            from skick_ws import SocketQuery
+            plugin = importlib.import_module("skick_ws")
         except ImportError as exc:
-            raise ImportError('SocketQuery needs the websocket plugin: pip install "skick[ws]"') from exc
-        return SocketQuery
+            hint = 'SocketQuery needs the websocket plugin: pip install "skick[ws]"'
+            raise ImportError(hint) from exc
+        return plugin.SocketQuery
     raise AttributeError(f"module 'skick' has no attribute {name!r}")

@@ -28,8 +28,8 @@ _WS_HINT = 'sessions need the websocket server: pip install "skick[ws]"'
 class _Done:
     """An already-finished awaitable (``stop()`` before ``start()``)."""
 
-    def __await__(self) -> Generator[Any, None, None]:
-        return iter(())
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
 
 
 class Skick(Directory):
@@ -172,10 +172,12 @@ class Skick(Directory):
         return asyncio.shield(self._done)
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], Any]) -> list[int]:
+def _install_signals(
+    loop: asyncio.AbstractEventLoop, stop: Callable[[], Any]
+) -> list[signal.Signals]:
     if threading.current_thread() is not threading.main_thread():
         return []
-    installed = []
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop)

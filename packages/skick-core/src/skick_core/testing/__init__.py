@@ -71,7 +71,8 @@ async def check_hash(make_backend: Callable[[], HashBackend]) -> None:
             key = _KEYS[i % len(_KEYS)] + str(i)
             await h.set(key, value)
             got = await h.get(key)
-            assert got == value and type(got) is type(value), f"{value!r} came back as {got!r}"
+            assert got == value, f"{value!r} came back as {got!r}"
+            assert type(got) is type(value), f"{value!r} came back as {got!r}"
             assert await h[key] == value
             assert await h.contains(key)
         await h.set("tuple", (1, 2))
@@ -98,7 +99,7 @@ async def check_hash(make_backend: Callable[[], HashBackend]) -> None:
             assert await other.get("counter") == 199
         # Tables are separate.
         assert await first.hash(table + "-other").get("counter") is None
-        for key in list(_KEYS) + ["counter", "after-delete"]:
+        for key in [*_KEYS, "counter", "after-delete"]:
             await h.delete(key)
 
 
@@ -211,16 +212,16 @@ async def check_transport(make_transport: Callable[[], Transport], timeout: floa
         else:
             raise AssertionError("spawning an unknown type must raise SpawnError")
         # Monitors across shards: a crash there is a sentinel here.
-        await left.spawn("watcher", {"target": remote})
-        await asyncio.sleep(0.05)
+        watcher = await left.spawn("watcher", {"target": remote})
+        await _until(lambda: watcher in rs.actors[remote].monitors, timeout, "monitor registered")
         await left.send(remote, {"action": "crash"})
         sentinel = await asyncio.wait_for(inbox.get(), timeout)
         assert sentinel["action"] == "sentinel" and sentinel["address"] == remote, sentinel
         assert sentinel["type"] == "exception" and sentinel["exception"] == "RuntimeError"
         # A shard that leaves: its services vanish and monitors of its actors hear it.
         watched = await right.spawn("echo")
-        await left.spawn("watcher", {"target": watched})
-        await asyncio.sleep(0.05)
+        watcher = await left.spawn("watcher", {"target": watched})
+        await _until(lambda: watcher in rs.actors[watched].monitors, timeout, "monitor registered")
         await right.close()
         await _until(lambda: rs.shard_id not in ls.shard_ids, timeout, "departure is seen")
         assert ls.services.pick("conformance") is None
