@@ -14,6 +14,7 @@ import inspect
 import itertools
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._conversation import (
@@ -49,10 +50,24 @@ class _Handler:
 
     __slots__ = ("fn", "is_gen", "validate")
 
-    def __init__(self, fn: HandlerFn, validate: Validator | None) -> None:
+    def __init__(self, fn: HandlerFn, validate: Validator | None, is_gen: bool | None = None) -> None:
         self.fn = fn
-        self.is_gen = inspect.isasyncgenfunction(fn)
+        self.is_gen = _is_async_gen(fn) if is_gen is None else is_gen
         self.validate = validate
+
+
+def _require_async(fn: Any, what: str) -> None:
+    """Fail at declaration time, not at the first message, for a plain ``def``."""
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"{what} must be an 'async def' function, got {fn!r}")
+
+
+def _is_async_gen(fn: Any) -> bool:
+    """``inspect.isasyncgenfunction``, with a fast path for plain functions (spawn cost)."""
+    code = getattr(fn, "__code__", None)
+    if code is not None and type(fn) is FunctionType:
+        return bool(code.co_flags & inspect.CO_ASYNC_GENERATOR)
+    return inspect.isasyncgenfunction(fn)
 
 
 class _Daemon:
@@ -166,7 +181,10 @@ class Actor:
         validate = compile_schema(schema, RESERVED_KEYS) if schema is not None else None
 
         def register(fn: F) -> F:
-            self._handlers[name] = _Handler(fn, validate)
+            handler = _Handler(fn, validate)
+            if not handler.is_gen:
+                _require_async(fn, f"action {name!r}")
+            self._handlers[name] = handler
             return fn
 
         return register
@@ -195,6 +213,7 @@ class Actor:
         """
 
         def register(fn: F) -> F:
+            _require_async(fn, f"daemon {name!r}")
             self._daemons.append(_Daemon(name, fn, dead_mans_hand))
             return fn
 
@@ -398,6 +417,9 @@ class Actor:
             else:
                 await self._on_event(message)
             if self._stop_requested:
+                # A stop() from inside this task left its cancellation pending: take it
+                # here, or it would cancel the first await of on_stop and the teardown.
+                await asyncio.sleep(0)
                 raise asyncio.CancelledError
 
     async def _run_on_start(self) -> None:
@@ -477,9 +499,10 @@ class Actor:
     # --------------------------------------------------------------- built-ins
 
     def _install_builtins(self) -> None:
-        self._handlers["monitor"] = _Handler(self._on_monitor, _VALIDATE_MONITOR)
-        self._handlers["sentinel"] = _Handler(self._on_sentinel, None)
-        self._handlers[CONV_ACTION] = _Handler(self._on_conv, None)
+        handlers = self._handlers
+        handlers["monitor"] = _Handler(self._on_monitor, _VALIDATE_MONITOR, False)
+        handlers["sentinel"] = _Handler(self._on_sentinel, None, False)
+        handlers[CONV_ACTION] = _Handler(self._on_conv, None, False)
 
     async def _on_monitor(self, message: Message) -> None:
         if message["address"] not in self.monitors:
@@ -496,6 +519,7 @@ class Actor:
 
     def _hook(self, hooks: list[AsyncFn], fn: F | None) -> F | Callable[[F], F]:
         def register(f: F) -> F:
+            _require_async(f, "a start or stop hook")
             hooks.append(f)
             return f
 

@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
+from schema import Optional
+
 from ._actor import Actor, ActorFactory, Message
 from ._conversation import CONV_ACTION, CONV_KEY, FROM_KEY, Respond
 from ._deadletters import DeadLetters
@@ -31,7 +33,12 @@ __all__ = ["Shard"]
 
 logger = logging.getLogger("skick.shard")
 
-_SPAWN_SCHEMA = {"action": "spawn", "type": str, "message": dict, "monitors": [str]}
+_SPAWN_SCHEMA = {
+    "action": "spawn",
+    "type": str,
+    Optional("message"): dict,
+    Optional("monitors"): [str],
+}
 
 
 class Shard:
@@ -202,6 +209,8 @@ class Shard:
         if exc is not None:
             sentinel["exception"] = type(exc).__name__
         for monitor in actor.monitors:
+            if self._closing and monitor in self.actors:
+                continue  # the whole shard is going down: local monitors stop too
             self.post(monitor, dict(sentinel))
 
     # ------------------------------------------------------------------- routing
@@ -348,11 +357,19 @@ def _shard_behaviour(shard: Shard, inst: Actor) -> None:
 
     @inst.action("spawn", schema=_SPAWN_SCHEMA)
     async def spawn(msg: Message) -> Any:
-        yield Respond(msg)
+        """Spawn here; answer with the address when asked in a conversation."""
+        asked = CONV_KEY in msg
+        if asked:
+            yield Respond(msg)
         try:
             type_name, factory = shard.resolve_factory(msg["type"])
-            address = await shard._spawn_here(type_name, factory, msg["message"], msg["monitors"])
+            monitors = msg.get("monitors", [])
+            address = await shard._spawn_here(type_name, factory, msg.get("message", {}), monitors)
         except (RegistrationError, SpawnError) as exc:
-            yield {"error": str(exc)}
+            reply: Message = {"error": str(exc)}
         else:
-            yield {"address": address}
+            reply = {"address": address}
+        if asked:
+            yield reply
+        elif "error" in reply:
+            logger.warning("spawn requested by message failed: %s", reply["error"])
