@@ -717,6 +717,9 @@ class Actor:
             else:
                 if not future.done():
                     future.set_result(reply)
+            finally:
+                if not future.done():  # closed: the partner ended without answering
+                    future.set_exception(ConversationEnded(f"{address} did not answer"))
 
         self._post(_Event("converse", exchange({})))
         return await future

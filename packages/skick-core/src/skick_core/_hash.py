@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Generator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .abc import HashBackend, HashTable, HashWrite
 from .exceptions import HashError
@@ -40,6 +41,7 @@ class Hash:
         self._writes: deque[_Pending] = deque()
         self._tail: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._inline = False  # an awaited write is being applied without the flusher
         self.failed_writes = 0
 
     def __repr__(self) -> str:
@@ -77,7 +79,7 @@ class Hash:
 
     async def set(self, key: str, value: Any) -> None:
         """Store *value* under *key* and wait until it is stored."""
-        await self._write(("set", _check_key(key), _encode(value)), detached=False)
+        await self._write_and_wait(("set", _check_key(key), _encode(value)))
 
     def __setitem__(self, key: str, value: Any) -> None:
         """``h[key] = value``: store in the background, in order with other writes."""
@@ -85,7 +87,7 @@ class Hash:
 
     async def delete(self, key: str) -> None:
         """Remove *key* (missing keys are fine) and wait until it is gone."""
-        await self._write(("delete", _check_key(key), None), detached=False)
+        await self._write_and_wait(("delete", _check_key(key), None))
 
     def __delitem__(self, key: str) -> None:
         """``del h[key]``: remove in the background, in order with other writes."""
@@ -98,9 +100,29 @@ class Hash:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._writes.append((write, future, detached))
         self._tail = future
-        if self._flusher is None:
+        if self._flusher is None and not self._inline:
             self._flusher = self._owner.track(self._flush())
         return future
+
+    async def _write_and_wait(self, write: HashWrite) -> None:
+        """An awaited write: applied inline when nothing is queued, else queued in order.
+
+        The inline path saves a task and several loop turns per call; cancelling it
+        cancels the backend call itself (the write may or may not have happened).
+        """
+        if self._flusher is not None or self._inline or self._writes:
+            await self._write(write, detached=False)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tail = done
+        self._inline = True
+        try:
+            await self._owner.guard(self._table.apply((write,)))
+        finally:
+            self._inline = False
+            done.set_result(None)
+            if self._writes:  # writes issued meanwhile waited for this one
+                self._flusher = self._owner.track(self._flush())
 
     async def _settle(self) -> None:
         tail = self._tail
@@ -174,7 +196,7 @@ class Hashes:
         except HashError:
             raise
         except (OSError, ConnectionError) as exc:
-            raise HashError(f"hash backend {self.backend.url!r} failed: {exc}") from exc
+            raise HashError(f"hash backend {_redact(self.backend.url)} failed: {exc}") from exc
 
     async def close(self, timeout: float = 5.0) -> None:
         """Let pending writes finish (bounded), then close the backend."""
@@ -185,6 +207,16 @@ class Hashes:
             if pending:
                 await asyncio.wait(pending)
         await self.backend.close()
+
+
+def _redact(url: str) -> str:
+    """*url* without its password, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
 
 
 def _check_key(key: Any) -> str:

@@ -180,8 +180,11 @@ class Shard:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise
+            # Let its teardown and _actor_ended run: nothing stays registered.
+            await asyncio.wait((task,), timeout=self.options.stop_timeout)
             raise SpawnError(f"{actor!r} was stopped before it started") from None
         except Exception as exc:
+            await asyncio.wait((task,), timeout=self.options.stop_timeout)
             raise SpawnError(f"on_start of {actor!r} raised {exc!r}") from exc
         return actor.address
 

@@ -52,6 +52,8 @@ def _compile_fast(spec: Any, ignore: frozenset[str] = frozenset()) -> Validator 
     """Compile the simple subset of schemas; None when *spec* is outside it."""
     if isinstance(spec, type) and spec is not object:
         kind = spec
+        if kind is int:  # as in the library: a bool is not an int here
+            return lambda data: isinstance(data, int) and not isinstance(data, bool)
         return lambda data: isinstance(data, kind)
     if type(spec) in _CONSTANT_TYPES:
         const = spec

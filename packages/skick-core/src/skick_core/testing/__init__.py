@@ -48,11 +48,12 @@ _VALUES: list[Any] = [
 _KEYS = ["plain", "", "with space", "ünïcødé", "a:b/c\\d*?[x]", "\n\t", "x" * 500]
 
 
-async def check_hash(make_backend: Callable[[], HashBackend]) -> None:
+async def check_hash(make_backend: Callable[[], HashBackend], shared: bool = True) -> None:
     """Check a hash backend against the semantics of the in-memory one.
 
-    *make_backend* is called twice; both backends must see the same data (for a
-    shared backend such as Redis) — table names are random so runs do not collide.
+    *make_backend* is called twice; with *shared* (Redis, ``memory://<name>``) both
+    backends must see the same tables, otherwise neither sees the other's. Table
+    names are random so runs do not collide, and the kit deletes what it wrote.
     """
     table = f"skick-conformance-{uuid.uuid4().hex}"
     async with Runtime(hashes=make_backend()) as first, Runtime(hashes=make_backend()) as second:
@@ -93,14 +94,20 @@ async def check_hash(make_backend: Callable[[], HashBackend]) -> None:
         assert not await h.contains("tuple")
         assert await h["after-delete"] == "yes"
         await h.delete("never-there")  # deleting a missing key is fine
-        # Another runtime on the same backend sees the data (shared backends).
+        # Another runtime on the same backend: a shared backend (Redis, a named memory
+        # store) sees the data; a private one sees an empty table, never stale data.
         other = second.hash(table)
-        if await other.contains("counter"):
-            assert await other.get("counter") == 199
+        if shared:
+            assert await other.get("counter") == 199, "a shared backend shares tables"
+        else:
+            assert await other.get("counter") is None, "a private backend shares nothing"
         # Tables are separate.
         assert await first.hash(table + "-other").get("counter") is None
         for key in [*_KEYS, "counter", "after-delete"]:
             await h.delete(key)
+        for i in range(len(_VALUES)):
+            await h.delete(_KEYS[i % len(_KEYS)] + str(i))
+        assert await h.get("counter") is None
 
 
 def _probe_directory(inbox: asyncio.Queue[Message]) -> Directory:
