@@ -50,7 +50,9 @@ class _Handler:
 
     __slots__ = ("fn", "is_gen", "validate")
 
-    def __init__(self, fn: HandlerFn, validate: Validator | None, is_gen: bool | None = None) -> None:
+    def __init__(
+        self, fn: HandlerFn, validate: Validator | None, is_gen: bool | None = None
+    ) -> None:
         self.fn = fn
         self.is_gen = _is_async_gen(fn) if is_gen is None else is_gen
         self.validate = validate
