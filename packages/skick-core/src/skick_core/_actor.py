@@ -84,10 +84,23 @@ class _Daemon:
 class _Talk:
     """A running conversation generator and the leg it is currently on."""
 
-    __slots__ = ("dead", "deadline", "gen", "key", "partner", "partner_key", "timeout", "turn")
+    __slots__ = (
+        "dead",
+        "deadline",
+        "gen",
+        "key",
+        "opening",
+        "partner",
+        "partner_key",
+        "timeout",
+        "turn",
+    )
 
-    def __init__(self, gen: AsyncGenerator[Any, Any], timeout: float) -> None:
+    def __init__(
+        self, gen: AsyncGenerator[Any, Any], timeout: float, opening: Message | None = None
+    ) -> None:
         self.gen = gen
+        self.opening = opening  # a call this generator received and has not answered yet
         self.key: str | None = None
         self.partner: str | None = None
         self.partner_key: str | None = None
@@ -409,13 +422,19 @@ class Actor:
                 await mailbox.wait()
             message = pop()
             if type(message) is dict:
-                handler = handlers.get(message["action"])
+                action = message["action"]
+                handler = handlers.get(action)
                 if handler is None:  # the behaviour changed since it was queued
                     self._dead_queued("unknown action", message)
                 elif handler.is_gen:
-                    await self._begin(handler.fn(message), self._shard.options.conversation_timeout)
+                    opening = message if CONV_KEY in message else None
+                    timeout = self._shard.options.conversation_timeout
+                    talk = _Talk(handler.fn(message), timeout, opening)
+                    await self._drive(talk, None, None)
                 else:
                     await handler.fn(message)
+                    if CONV_KEY in message:  # a call to an action that does not converse
+                        self._shard.fail_caller(message, f"{action!r} does not converse")
             else:
                 await self._on_event(message)
             if self._stop_requested:
@@ -527,9 +546,6 @@ class Actor:
 
         return register if fn is None else register(fn)
 
-    async def _begin(self, gen: AsyncGenerator[Any, Any], timeout: float) -> None:
-        await self._drive(_Talk(gen, timeout), None, None)
-
     async def _on_conv(self, message: Message) -> None:
         key = message.get("conv")
         talk = self._talks.pop(key, None) if type(key) is str else None
@@ -550,7 +566,8 @@ class Actor:
 
     async def _on_event(self, event: _Event) -> None:
         if event.kind == "converse":
-            await self._begin(event.payload, self._shard.options.conversation_timeout)
+            talk = _Talk(event.payload, self._shard.options.conversation_timeout)
+            await self._drive(talk, None, None)
         elif event.kind == "timeout":
             talk = event.payload
             if talk.turn == event.turn and self._waiting(talk):
@@ -573,20 +590,18 @@ class Actor:
             try:
                 out = await (gen.asend(value) if error is None else gen.athrow(error))
             except StopAsyncIteration:
-                self._send_conv(talk, "end")
-                self._forget(talk)
+                self._finish(talk, "end")
                 return
             except ConversationError as exc:
                 logger.warning("conversation in %r ended: %s", self, exc)
-                self._send_conv(talk, "end")
-                self._forget(talk)
+                self._finish(talk, "end")
                 return
             except BaseException:
-                self._send_conv(talk, "fail", reason="partner raised")
-                self._forget(talk)
+                self._finish(talk, "fail", "partner raised")
                 raise
             value, error = None, None
             if talk.dead:
+                self._finish(talk, "end")
                 await gen.aclose()
                 return
             if type(out) is dict:
@@ -604,8 +619,7 @@ class Actor:
             elif isinstance(out, Respond):
                 error = self._bind(talk, out.message)
             elif out is None:
-                self._send_conv(talk, "end")
-                self._forget(talk)
+                self._finish(talk, "end")
                 await gen.aclose()
                 return
             else:
@@ -635,6 +649,8 @@ class Actor:
         if talk.key is not None:
             self._send_conv(talk, "end")
             self._forget(talk)
+        if talk.opening is not None and talk.opening.get(CONV_KEY) == caller_key:
+            talk.opening = None
         talk.key, talk.partner, talk.partner_key = caller_key + "!", caller, caller_key
         self._talks[talk.key] = talk
         return None
@@ -653,6 +669,17 @@ class Actor:
             if watchdog is not None:
                 watchdog.cancel()
             self._watchdog = loop.call_at(deadline, self._expire)
+
+    def _finish(self, talk: _Talk, kind: str, reason: str | None = None) -> None:
+        """The generator is done: tell the partner and any caller still unanswered."""
+        if reason is None:
+            self._send_conv(talk, kind)
+        else:
+            self._send_conv(talk, kind, reason=reason)
+        self._forget(talk)
+        if talk.opening is not None:
+            opening, talk.opening = talk.opening, None
+            self._shard.fail_caller(opening, reason or "the responder ended without answering")
 
     def _waiting(self, talk: _Talk) -> bool:
         """Whether *talk* is parked, waiting for its partner's turn."""
@@ -693,8 +720,7 @@ class Actor:
         """Tell every partner the conversation is over and close the generators."""
         talks, self._talks = self._talks, {}
         for talk in set(talks.values()):
-            self._send_conv(talk, "fail", reason=reason)
-            self._forget(talk)
+            self._finish(talk, "fail", reason)
             talk.dead = True
             if not getattr(talk.gen, "ag_running", False):
                 await _close_quietly(talk.gen)

@@ -26,7 +26,6 @@ __all__ = [
     "Call",
     "Conversation",
     "Respond",
-    "user_view",
 ]
 
 CONV_ACTION = "skick.conv"
@@ -35,13 +34,6 @@ FROM_KEY = "skick.from"
 RESERVED_KEYS = frozenset({CONV_KEY, FROM_KEY})
 
 Message = dict[str, Any]
-
-
-def user_view(message: Message) -> Message:
-    """The message as its schema sees it: without the conversation envelope."""
-    if CONV_KEY in message:
-        return {k: v for k, v in message.items() if k not in RESERVED_KEYS}
-    return message
 
 
 class Conversation:

@@ -144,7 +144,7 @@ class Shard:
         except ConversationError as exc:
             raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {exc}") from exc
         if not isinstance(reply, dict) or not isinstance(reply.get("address"), str):
-            detail = reply.get("error") if isinstance(reply, dict) else reply
+            detail = reply.get("error", reply) if isinstance(reply, dict) else reply
             raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {detail}")
         address: str = reply["address"]
         for monitor in monitors:
@@ -226,7 +226,10 @@ class Shard:
             return self.dead_letters.record("bad address", repr(address), message)
         if actor is not None:
             if self.options.strict:
-                message = _roundtrip(message)
+                crossed = _roundtrip(message)
+                if crossed is None:
+                    return self.dead_letters.record("not JSON", address, message)
+                message = crossed
             queued = actor._offer(message)
             if queued is not None:
                 return queued
@@ -238,7 +241,10 @@ class Shard:
         actor = self.actors.get(address)
         if actor is not None:
             if self.options.strict:
-                message = _roundtrip(message)
+                crossed = _roundtrip(message)
+                if crossed is None:
+                    return self.dead_letters.record("not JSON", address, message)
+                message = crossed
             queued = actor._offer(message)
             if queued is None:
                 actor._mailbox.force(message)
@@ -347,12 +353,13 @@ class Shard:
             self.transport.announce(self.local_info())
 
 
-def _roundtrip(message: Any) -> Any:
+def _roundtrip(message: Message) -> Message | None:
     """What *message* would be after crossing a shard (strict mode)."""
     try:
-        return json.loads(json.dumps(message))
+        crossed: Message = json.loads(json.dumps(message))
     except (TypeError, ValueError):
-        return None  # not JSON: the receiver turns it into a dead letter
+        return None  # not JSON: the sender gets a dead letter
+    return crossed
 
 
 def _shard_behaviour(shard: Shard, inst: Actor) -> None:
