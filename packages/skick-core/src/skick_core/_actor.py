@@ -581,9 +581,7 @@ class Actor:
                 self._forget(lost)
                 await self._drive(lost, None, ConversationEnded(event.payload[1]))
 
-    async def _drive(
-        self, talk: _Talk, value: Any, error: BaseException | None
-    ) -> None:
+    async def _drive(self, talk: _Talk, value: Any, error: BaseException | None) -> None:
         """Run the generator until it waits for the partner or finishes."""
         gen = talk.gen
         while True:

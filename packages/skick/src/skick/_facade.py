@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Generator, Mapping
@@ -13,7 +15,12 @@ from typing import Any, TypeVar
 from skick_core import Directory, Hash, Runtime, RuntimeOptions, Shard
 from skick_core.abc import SessionServer
 from skick_core.exceptions import ConfigurationError
-from skick_core.plugins import load_server, server_installed
+from skick_core.plugins import (
+    load_hash_backend,
+    load_server,
+    load_transport,
+    server_installed,
+)
 
 __all__ = ["Skick"]
 
@@ -65,7 +72,7 @@ class Skick(Directory):
     ) -> None:
         super().__init__()
         self._on_start = on_start
-        options = RuntimeOptions(
+        self._options = RuntimeOptions(
             mailbox_size=mailbox_size,
             send_timeout=send_timeout,
             conversation_timeout=conversation_timeout,
@@ -73,9 +80,15 @@ class Skick(Directory):
             stop_timeout=stop_timeout,
             strict=strict,
         )
-        self.runtime = Runtime(
-            self, transport=message_system, hashes=dict_type, options=options, shard_id=shard_id
-        )
+        # Plugins are looked up now, so a wrong URL fails here and not at start().
+        if message_system is not None:
+            load_transport(message_system)
+        if dict_type is not None:
+            load_hash_backend(dict_type)
+        self.message_system = message_system
+        self.dict_type = dict_type
+        self._shard_id = shard_id
+        self._runtime: Runtime | None = None
         self._ws_installed = server_installed()
         # The guide: setting websocket_server to any value disables the server;
         # True is the one exception and demands it.
@@ -124,6 +137,51 @@ class Skick(Directory):
 
     # ----------------------------------------------------------------- running
 
+    def configure(
+        self,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        message_system: str | None = None,
+        dict_type: str | None = None,
+    ) -> None:
+        """Override options before the app starts (what ``skick run`` flags do)."""
+        if host is not None:
+            self.server_options["host"] = host
+        if port is not None:
+            self.server_options["port"] = port
+        if message_system is None and dict_type is None:
+            return
+        if self._runtime is not None:
+            raise ConfigurationError(
+                "message_system and dict_type cannot change once the runtime exists "
+                "(skick.hash() or skick.shard was already used)"
+            )
+        if message_system is not None:
+            load_transport(message_system)
+            self.message_system = message_system
+        if dict_type is not None:
+            load_hash_backend(dict_type)
+            self.dict_type = dict_type
+
+    @property
+    def serves(self) -> bool:
+        """Whether ``start()`` will run the websocket server."""
+        return self._serve
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime behind this app, built on first use."""
+        if self._runtime is None:
+            self._runtime = Runtime(
+                self,
+                transport=self.message_system,
+                hashes=self.dict_type,
+                options=self._options,
+                shard_id=self._shard_id,
+            )
+        return self._runtime
+
     @property
     def shard(self) -> Shard:
         """The shard actor of this instance."""
@@ -134,8 +192,12 @@ class Skick(Directory):
         return self.runtime.hash(name)
 
     def start(self) -> None:
-        """Run until ``stop()`` or SIGINT/SIGTERM, then shut down gracefully."""
-        asyncio.run(self.run())
+        """Run until ``stop()`` or SIGINT/SIGTERM, then shut down gracefully.
+
+        With uvloop installed (``pip install "skick[fast]"``) it runs on uvloop.
+        """
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(self.run())
 
     async def run(self) -> None:
         """The body of :meth:`start`, for use inside a running event loop."""
@@ -170,6 +232,18 @@ class Skick(Directory):
             return _Done()
         self._stop_event.set()
         return asyncio.shield(self._done)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed and not disabled by ``SKICK_NO_UVLOOP``."""
+    if os.environ.get("SKICK_NO_UVLOOP"):
+        return None
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _install_signals(

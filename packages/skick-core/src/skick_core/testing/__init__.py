@@ -36,7 +36,7 @@ _VALUES: list[Any] = [
     -0.25,
     1e300,
     "",
-    "text with ünïcødé and \"quotes\" and \n newlines",
+    'text with ünïcødé and "quotes" and \n newlines',
     True,
     False,
     None,
@@ -181,8 +181,11 @@ async def check_transport(make_transport: Callable[[], Transport], timeout: floa
     async with _pair(make_transport) as (left, right):
         inbox: asyncio.Queue[Message] = left.inbox  # type: ignore[attr-defined]
         ls, rs = left.shard, right.shard
-        await _until(lambda: rs.shard_id in ls.shard_ids and ls.shard_id in rs.shard_ids,
-                     timeout, "the shards see each other")
+        await _until(
+            lambda: rs.shard_id in ls.shard_ids and ls.shard_id in rs.shard_ids,
+            timeout,
+            "the shards see each other",
+        )
         # Ordered one-way delivery, as JSON.
         target = await right.spawn("echo")
         for n in range(100):
@@ -201,15 +204,21 @@ async def check_transport(make_transport: Callable[[], Transport], timeout: floa
         await _until(lambda: rs.dead_letters.total >= before + 2, timeout, "remote dead letters")
         # Services are visible across shards.
         right.shard.services.register("conformance", target)
-        await _until(lambda: ls.services.pick("conformance", "remote") == target,
-                     timeout, "a remote service is visible")
+        await _until(
+            lambda: ls.services.pick("conformance", "remote") == target,
+            timeout,
+            "a remote service is visible",
+        )
         assert ls.services.pick("conformance", "local") is None
         # Remote spawn: placed where the type exists, address returned once it runs.
         ls.directory.actors.pop("crasher", None)
         rs.directory.actors["crasher"] = rs.directory.actors["echo"]
         rs._announce()
-        await _until(lambda: "crasher" in ls._peer_types.get(rs.shard_id, ()),
-                     timeout, "remote actor types are visible")
+        await _until(
+            lambda: "crasher" in ls._peer_types.get(rs.shard_id, ()),
+            timeout,
+            "remote actor types are visible",
+        )
         remote = await ls.spawn("crasher", monitors=[])
         assert remote.startswith(rs.shard_id + ":"), remote
         try:
