@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from skick_core.exceptions import SkickError
 from skick_core.plugins import available
 
-from ._facade import Skick
 from .__about__ import __version__
+from ._facade import Skick
 
 __all__ = ["main"]
 
