@@ -236,7 +236,7 @@ def pykka_rates() -> tuple[float, float] | None:
         received[0] += 1
         return received[0]
 
-    counter = type("Counter", (pykka.ThreadingActor,), {"on_receive": on_receive})
+    counter: Any = type("Counter", (pykka.ThreadingActor,), {"on_receive": on_receive})
     ref = counter.start()
     n = 20_000
     start = time.perf_counter()
