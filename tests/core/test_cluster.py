@@ -229,12 +229,20 @@ async def test_remote_spawn_reply_that_is_not_an_address() -> None:
         right_actor = right.shard.actors[right.shard.address]
 
         @right_actor.action("spawn")
-        async def weird(msg: Message) -> AsyncGenerator[Any, Any]:
-            yield Respond(msg)
-            yield {"something": "else"}
+        async def weird(msg: Message) -> None:
+            answer = {"action": "spawned", "request_id": msg["request_id"], "error": "odd answer"}
+            await right_actor.send(msg["reply_to"], answer)
 
         right.shard.directory.actors["odd"] = noop
-        with pytest.raises(SpawnError, match="odd"):
+        with pytest.raises(SpawnError, match="odd answer"):
+            await asyncio.wait_for(left.spawn("odd"), WAIT)
+
+        @right_actor.action("spawn")
+        async def weirder(msg: Message) -> None:
+            answer = {"action": "spawned", "request_id": msg["request_id"]}
+            await right_actor.send(msg["reply_to"], answer)
+
+        with pytest.raises(SpawnError, match="no address in the answer"):
             await asyncio.wait_for(left.spawn("odd"), WAIT)
 
 
@@ -250,9 +258,34 @@ async def test_remote_spawn_that_gets_no_answer_times_out() -> None:
         right_actor = right.shard.actors[right.shard.address]
 
         @right_actor.action("spawn")
-        async def ignore(msg: Message) -> AsyncGenerator[Any, Any]:
-            yield Respond(msg)  # takes the request, never answers
-            await asyncio.Event().wait()
+        async def ignore(msg: Message) -> None:
+            pass  # takes the request, never answers
 
         with pytest.raises(SpawnError, match="no answer"):
             await asyncio.wait_for(left.spawn("slow_type"), WAIT)
+
+
+async def test_remote_spawns_run_concurrently_and_a_too_slow_one_leaves_nothing() -> None:
+    async with two_shards(spawn_timeout=0.5) as (left, right):
+        release = asyncio.Event()
+
+        @right.directory.actor("slow")
+        def slow(inst: Actor, message: Message) -> None:
+            @inst.on_start
+            async def start() -> None:
+                await release.wait()
+
+        @right.directory.actor("quick")
+        def quick(inst: Actor, message: Message) -> None:
+            pass
+
+        right.shard._announce()
+        await until(lambda: "quick" in left.shard._peer_types[right.shard.shard_id])
+        before = set(right.shard.actors)
+        slow_spawn = asyncio.ensure_future(left.spawn("slow"))
+        quick_address = await asyncio.wait_for(left.spawn("quick"), WAIT)
+        assert quick_address in right.shard.actors
+        assert not slow_spawn.done()  # the slow on_start holds up nobody else
+        with pytest.raises(SpawnError, match="did not finish in time"):
+            await asyncio.wait_for(slow_spawn, WAIT)
+        assert set(right.shard.actors) == before | {quick_address}  # no orphan left

@@ -25,7 +25,9 @@ class Mailbox:
         self.items: deque[Any] = deque()
         self._capacity = capacity
         self._reader: asyncio.Future[None] | None = None
-        self._writers: deque[asyncio.Future[None]] = deque()
+        # Created on the first wait for room: an empty deque costs ~760 bytes, and
+        # most mailboxes (one per actor, two per websocket session) never fill.
+        self._writers: deque[asyncio.Future[None]] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -60,15 +62,18 @@ class Mailbox:
             if remaining <= 0:
                 return False
             waiter = loop.create_future()
-            self._writers.append(waiter)
+            if self._writers is None:
+                self._writers = deque()
+            writers = self._writers
+            writers.append(waiter)
             try:
                 async with asyncio.timeout(remaining):
                     await waiter
             except TimeoutError:
                 return False
             finally:
-                if waiter in self._writers:
-                    self._writers.remove(waiter)
+                if waiter in writers:
+                    writers.remove(waiter)
         return self.offer(item)
 
     async def wait(self) -> None:

@@ -84,6 +84,8 @@ class MemoryTransport(Transport):
     async def send(self, address: str, message: dict[str, Any]) -> bool:
         peer = self._hub.members.get(address.partition(":")[0])
         if peer is None or peer._host is None or self._host is None:
+            if self._host is not None:
+                self._host.dead_letters.record("no such shard", address, message)
             return False
         crossed = json.loads(json.dumps(message))
         return await peer._host.deliver(address, crossed)

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
-from schema import Optional
+from schema import Optional, Or
 
 from ._actor import Actor, ActorFactory, Message
 from ._conversation import CONV_ACTION, CONV_KEY, FROM_KEY, Respond
@@ -27,7 +27,7 @@ from ._directory import Directory
 from ._options import RuntimeOptions
 from ._services import ServiceRegistry
 from .abc import PeerInfo, Transport
-from .exceptions import ConversationError, RegistrationError, SpawnError
+from .exceptions import RegistrationError, SpawnError
 
 __all__ = ["Shard"]
 
@@ -38,6 +38,9 @@ _SPAWN_SCHEMA = {
     "type": str,
     Optional("message"): dict,
     Optional("monitors"): [str],
+    Optional("reply_to"): str,
+    Optional("request_id"): str,
+    Optional("timeout"): Or(int, float),
 }
 
 
@@ -65,6 +68,7 @@ class Shard:
         self._watches: dict[str, set[str]] = {}
         self._actor: Actor | None = None
         self._closing = False
+        self._spawns: dict[str, tuple[str, asyncio.Future[Message]]] = {}
 
     def __repr__(self) -> str:
         return f"<Shard {self.shard_id} actors={len(self.actors)}>"
@@ -138,18 +142,61 @@ class Shard:
         if not hosts or self._actor is None:
             raise SpawnError(f"no shard provides the actor type {actor_type!r}")
         peer = hosts[next(self._ids) % len(hosts)]
-        request = {"action": "spawn", "type": actor_type, "message": message, "monitors": monitors}
-        try:
-            reply = await self._actor._ask(f"{peer}:shard", request, self.options.spawn_timeout)
-        except ConversationError as exc:
-            raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {exc}") from exc
-        if not isinstance(reply, dict) or not isinstance(reply.get("address"), str):
-            detail = reply.get("error", reply) if isinstance(reply, dict) else reply
-            raise SpawnError(f"spawning {actor_type!r} on shard {peer} failed: {detail}")
-        address: str = reply["address"]
+        address = await self._spawn_remote(peer, actor_type, message, monitors)
         for monitor in monitors:
             self._watch(address, monitor)
         return address
+
+    async def _spawn_remote(
+        self, peer: str, actor_type: str, message: Message, monitors: list[str]
+    ) -> str:
+        """Ask *peer*'s shard actor to spawn; its answer comes as a ``spawned`` message.
+
+        The far side gets the same deadline, so an actor whose ``on_start`` is too slow
+        is stopped there rather than left running with an address nobody knows.
+        """
+        limit = self.options.spawn_timeout
+        request_id = f"{self.address}/{next(self._ids)}"
+        waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._spawns[request_id] = (peer, waiter)
+        request = {
+            "action": "spawn",
+            "type": actor_type,
+            "message": message,
+            "monitors": monitors,
+            "reply_to": self.address,
+            "request_id": request_id,
+            "timeout": limit,
+        }
+        failed = f"spawning {actor_type!r} on shard {peer} failed"
+        try:
+            if not await self.send(f"{peer}:shard", request):
+                raise SpawnError(f"{failed}: the shard cannot be reached")
+            async with asyncio.timeout(limit + 1.0):  # its own deadline, then the answer's trip
+                reply = await waiter
+        except TimeoutError:
+            raise SpawnError(f"{failed}: no answer within {limit} s") from None
+        finally:
+            self._spawns.pop(request_id, None)
+        address = reply.get("address")
+        if not isinstance(address, str):
+            raise SpawnError(f"{failed}: {reply.get('error', 'no address in the answer')}")
+        return address
+
+    async def _spawn_for_peer(self, request: Message) -> None:
+        """Spawn on behalf of another shard, within its deadline, and answer it."""
+        reply: Message = {"action": "spawned", "request_id": request["request_id"]}
+        try:
+            type_name, factory = self.resolve_factory(request["type"])
+            async with asyncio.timeout(request.get("timeout", self.options.spawn_timeout)):
+                reply["address"] = await self._spawn_here(
+                    type_name, factory, request.get("message", {}), request.get("monitors", [])
+                )
+        except TimeoutError:
+            reply["error"] = f"on_start of {request['type']!r} did not finish in time"
+        except (RegistrationError, SpawnError) as exc:
+            reply["error"] = str(exc)
+        self.post(request["reply_to"], reply)
 
     async def _spawn_here(
         self, type_name: str, factory: ActorFactory, message: Message, monitors: list[str]
@@ -177,10 +224,12 @@ class Shard:
         try:
             await started
         except asyncio.CancelledError:
+            # Either way, let its teardown and _actor_ended run: nothing stays registered.
             current = asyncio.current_task()
             if current is not None and current.cancelling():
+                task.cancel()  # the spawner gave up: the actor must not start unseen
+                await asyncio.wait((task,), timeout=self.options.stop_timeout)
                 raise
-            # Let its teardown and _actor_ended run: nothing stays registered.
             await asyncio.wait((task,), timeout=self.options.stop_timeout)
             raise SpawnError(f"{actor!r} was stopped before it started") from None
         except Exception as exc:
@@ -316,6 +365,9 @@ class Shard:
         """A peer left or was lost: forget it, tell monitors, end conversations."""
         self.services.drop_peer(shard_id)
         self._peer_types.pop(shard_id, None)
+        for peer, waiter in list(self._spawns.values()):
+            if peer == shard_id and not waiter.done():
+                waiter.set_result({"error": f"shard {shard_id} was lost"})
         prefix = shard_id + ":"
         for remote in [a for a in self._watches if a.startswith(prefix)]:
             for monitor in self._watches.pop(remote):
@@ -362,12 +414,23 @@ def _roundtrip(message: Message) -> Message | None:
     return crossed
 
 
+_SPAWNED_SCHEMA = {
+    "action": "spawned",
+    "request_id": str,
+    Optional("address"): str,
+    Optional("error"): str,
+}
+
+
 def _shard_behaviour(shard: Shard, inst: Actor) -> None:
-    """The shard's own actor: it spawns on behalf of other shards."""
+    """The shard's own actor: it spawns on behalf of other shards (and of anyone)."""
 
     @inst.action("spawn", schema=_SPAWN_SCHEMA)
     async def spawn(msg: Message) -> Any:
-        """Spawn here; answer with the address when asked in a conversation."""
+        """Spawn here: in the background for a peer, else answering a call if it is one."""
+        if isinstance(msg.get("request_id"), str) and isinstance(msg.get("reply_to"), str):
+            shard.track(shard._spawn_for_peer(msg))  # concurrent: a slow on_start delays no one
+            return
         asked = CONV_KEY in msg
         if asked:
             yield Respond(msg)
@@ -383,3 +446,9 @@ def _shard_behaviour(shard: Shard, inst: Actor) -> None:
             yield reply
         elif "error" in reply:
             logger.warning("spawn requested by message failed: %s", reply["error"])
+
+    @inst.action("spawned", schema=_SPAWNED_SCHEMA)
+    async def spawned(msg: Message) -> None:
+        pending = shard._spawns.get(msg["request_id"])
+        if pending is not None and not pending[1].done():
+            pending[1].set_result(msg)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
+    from ._deadletters import DeadLetters
     from ._directory import Directory
     from ._runtime import Runtime
 
@@ -40,6 +41,11 @@ class TransportHost(Protocol):
 
     def local_info(self) -> PeerInfo:
         """The current services and actor types of this shard, to announce."""
+        ...
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        """Where the transport records every message it could not deliver."""
         ...
 
     async def deliver(self, address: str, message: dict[str, Any]) -> bool:
@@ -79,7 +85,13 @@ class Transport(ABC):
 
     @abstractmethod
     async def send(self, address: str, message: dict[str, Any]) -> bool:
-        """Send to an actor on another shard; False when it surely cannot arrive."""
+        """Send to an actor on another shard; False when it surely cannot arrive.
+
+        The transport records each message it cannot deliver in
+        ``host.dead_letters`` (with a reason), whether it knows at once (returning
+        False) or only later (a batch the broker refused); the shard does not count
+        a False again. It must not wait long: with the broker down it returns False.
+        """
 
     @abstractmethod
     def announce(self, info: PeerInfo) -> None:
