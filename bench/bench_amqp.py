@@ -29,12 +29,13 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from bench._measure import interleaved_medians
 from skick_amqp import AmqpError, AmqpSettings, AmqpTransport
 from skick_core import Actor, Directory, Respond, Runtime
 
@@ -47,7 +48,6 @@ REPEATS = 7
 KILLS = 3
 """SIGKILL (and SIGTERM) detection measurements."""
 
-Timed = Callable[[], Awaitable[int]]
 Message = dict[str, Any]
 
 
@@ -63,31 +63,6 @@ async def _until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
             if predicate():
                 return
             await asyncio.sleep(0.005)
-
-
-async def _rate(run: Timed) -> float:
-    started = time.perf_counter()
-    ops = await run()
-    return ops / (time.perf_counter() - started)
-
-
-async def _medians(timed: dict[str, Timed]) -> tuple[dict[str, float], dict[str, float]]:
-    """Median ops/s of each function, and the median ratio of the first one to each."""
-    names = list(timed)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    ratios: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(REPEATS):
-        now: dict[str, float] = {}
-        for name in names if round_ % 2 == 0 else reversed(names):
-            now[name] = await _rate(timed[name])
-            rates[name].append(now[name])
-        for name in names:
-            ratios[name].append(now[names[0]] / now[name])
-    median = statistics.median
-    return (
-        {name: median(values) for name, values in rates.items()},
-        {name: median(values) for name, values in ratios.items()},
-    )
 
 
 # ----------------------------------------------------------------------- Skick side
@@ -312,9 +287,9 @@ async def _run(url: str, left: Runtime, target: str, bare: _Bare, counter: _Coun
     await ours_one_way()  # warm up both paths
     await bare_one_way()
     rows = []
-    rates, ratios = await _medians({"ours": ours_one_way, "bare": bare_one_way})
+    rates, ratios = await interleaved_medians({"ours": ours_one_way, "bare": bare_one_way}, REPEATS)
     rows.append(("one-way msgs/s", rates["ours"], rates["bare"], ratios["bare"], 1.0))
-    rates, ratios = await _medians({"ours": ours_calls, "bare": bare_calls})
+    rates, ratios = await interleaved_medians({"ours": ours_calls, "bare": bare_calls}, REPEATS)
     rows.append(("call round trips/s", rates["ours"], rates["bare"], ratios["bare"], 0.8))
     print(f"{'measure':<22}{'skick':>12}{'bare aio-pika':>16}{'ratio':>9}{'target':>9}")
     for name, ours, floor, ratio, goal in rows:

@@ -16,13 +16,11 @@ prefix.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from bench._measure import interleaved_medians
 from skick_core import Runtime
 from skick_core.exceptions import HashError
 
@@ -32,37 +30,6 @@ OPS = 300
 BURST = 1000
 """Writes per burst."""
 REPEATS = 31
-
-Timed = Callable[[], Awaitable[int]]
-
-
-async def _rate(run: Timed) -> float:
-    started = time.perf_counter()
-    ops = await run()
-    return ops / (time.perf_counter() - started)
-
-
-async def _medians(timed: dict[str, Timed]) -> tuple[dict[str, float], dict[str, float]]:
-    """Median ops/s of each function, and the median ratio of each to the first one.
-
-    The functions run in REPEATS rounds, interleaved (the order flips every round); a
-    ratio is taken within each round, so load from other processes mostly cancels out.
-    """
-    names = list(timed)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    ratios: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(REPEATS):
-        now: dict[str, float] = {}
-        for name in names if round_ % 2 == 0 else reversed(names):
-            now[name] = await _rate(timed[name])
-            rates[name].append(now[name])
-        for name in names:
-            ratios[name].append(now[names[0]] / now[name])
-    median = statistics.median
-    return (
-        {name: median(values) for name, values in rates.items()},
-        {name: median(values) for name, values in ratios.items()},
-    )
 
 
 async def main() -> None:
@@ -131,10 +98,10 @@ async def _run(runtime: Runtime, bare: Redis, prefix: str) -> None:
     for warm in (ours_get, bare_get, ours_set, bare_set, ours_burst, bare_pipeline):
         await warm()
 
-    got, got_ratio = await _medians({"ours": ours_get, "bare": bare_get})
-    put, put_ratio = await _medians({"ours": ours_set, "bare": bare_set})
-    burst, burst_ratio = await _medians(
-        {"ours": ours_burst, "seq": ours_sequential, "bare": bare_pipeline}
+    got, got_ratio = await interleaved_medians({"ours": ours_get, "bare": bare_get}, REPEATS)
+    put, put_ratio = await interleaved_medians({"ours": ours_set, "bare": bare_set}, REPEATS)
+    burst, burst_ratio = await interleaved_medians(
+        {"ours": ours_burst, "seq": ours_sequential, "bare": bare_pipeline}, REPEATS
     )
     assert h.failed_writes == 0
 
