@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Generator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,7 +53,10 @@ class Hash:
         """The value under *key*, or *default* when it is missing."""
         _check_key(key)
         await self._settle()
-        text = await self._owner.guard(self._table.get(key))
+        try:
+            text = await self._table.get(key)
+        except OSError as exc:
+            raise self._owner.failure(exc) from exc
         return default if text is None else json.loads(text)
 
     def __getitem__(self, key: str) -> Awaitable[Any]:
@@ -70,7 +73,10 @@ class Hash:
         """Whether *key* is in the table."""
         _check_key(key)
         await self._settle()
-        return bool(await self._owner.guard(self._table.contains(key)))
+        try:
+            return bool(await self._table.contains(key))
+        except OSError as exc:
+            raise self._owner.failure(exc) from exc
 
     def __contains__(self, key: object) -> bool:
         raise TypeError("use 'await h.contains(key)': 'in' cannot wait for the backend")
@@ -117,12 +123,18 @@ class Hash:
         self._tail = done
         self._inline = True
         try:
-            await self._owner.guard(self._table.apply((write,)))
+            await self._apply((write,))
         finally:
             self._inline = False
             done.set_result(None)
             if self._writes:  # writes issued meanwhile waited for this one
                 self._flusher = self._owner.track(self._flush())
+
+    async def _apply(self, writes: Sequence[HashWrite]) -> None:
+        try:
+            await self._table.apply(writes)
+        except OSError as exc:
+            raise self._owner.failure(exc) from exc
 
     async def _settle(self) -> None:
         tail = self._tail
@@ -137,7 +149,7 @@ class Hash:
                 batch = list(self._writes)
                 self._writes.clear()
                 try:
-                    await self._owner.guard(self._table.apply([w for w, _, _ in batch]))
+                    await self._apply([w for w, _, _ in batch])
                 except HashError as exc:
                     self._fail(batch, exc)
                 else:
@@ -189,14 +201,13 @@ class Hashes:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def guard(self, operation: Awaitable[Any]) -> Any:
-        """Await a backend call, turning foreign errors into :class:`HashError`."""
-        try:
-            return await operation
-        except HashError:
-            raise
-        except (OSError, ConnectionError) as exc:
-            raise HashError(f"hash backend {_redact(self.backend.url)} failed: {exc}") from exc
+    def failure(self, exc: OSError) -> HashError:
+        """The :class:`HashError` for a socket error a backend let through.
+
+        Backends should raise ``HashError`` subclasses themselves; this is the safety
+        net for plain ``OSError`` (``ConnectionError`` included).
+        """
+        return HashError(f"hash backend {_redact(self.backend.url)} failed: {exc}")
 
     async def close(self, timeout: float = 5.0) -> None:
         """Let pending writes finish (bounded), then close the backend."""
