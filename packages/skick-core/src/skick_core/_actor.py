@@ -127,6 +127,13 @@ class Actor:
     The factory runs synchronously; it keeps state in closures and registers
     handlers with the decorators below. Everything that talks to other actors is
     asynchronous.
+
+    Subclassing (for sibling plugins such as skick-ws, released in lockstep): these
+    underscore members are the protected surface and change only with a note in the
+    changelog — ``_mailbox``, ``_handlers``, ``_task``, ``_closed``, ``_running``,
+    ``_install_builtins``, ``_purge_behaviour``, ``_revalidate_mailbox``,
+    ``_run_on_start``, ``_start_daemons``, ``_on_event``, ``_on_conv``, ``_offer``
+    and ``_deliver``, with the helper types ``_Handler`` and ``_Event``.
     """
 
     __slots__ = (
