@@ -49,34 +49,58 @@ def compile_schema(spec: Any, ignore: frozenset[str] = frozenset()) -> Validator
 
 
 def _compile_fast(spec: Any, ignore: frozenset[str] = frozenset()) -> Validator | None:
-    """Compile the simple subset of schemas; None when *spec* is outside it."""
+    """Compile the simple subset of schemas; None when *spec* is outside it.
+
+    The check becomes one generated boolean expression (the way ``dataclasses``
+    writes ``__init__``), so a three-key message costs a few attribute-free
+    comparisons instead of a call per key. Values enter the generated code only as
+    names bound in its namespace, never as source text.
+    """
+    namespace: dict[str, Any] = {}
+    expression = _expression(spec, "data", namespace, ignore)
+    if expression is None:
+        return None
+    source = (
+        "def check(data):\n"
+        "    try:\n"
+        f"        return bool({expression})\n"
+        "    except (KeyError, TypeError):\n"
+        "        return False\n"
+    )
+    exec(compile(source, "<skick schema>", "exec"), namespace)
+    check: Validator = namespace["check"]
+    return check
+
+
+def _bind(namespace: dict[str, Any], value: Any) -> str:
+    name = f"_v{len(namespace)}"
+    namespace[name] = value
+    return name
+
+
+def _expression(
+    spec: Any, var: str, namespace: dict[str, Any], ignore: frozenset[str]
+) -> str | None:
+    """Source of a boolean expression checking *var* against *spec*, or None."""
     if isinstance(spec, type) and spec is not object:
-        kind = spec
-        if kind is int:  # as in the library: a bool is not an int here
-            return lambda data: isinstance(data, int) and not isinstance(data, bool)
-        return lambda data: isinstance(data, kind)
+        if spec is int:  # as in the library: a bool is not an int here
+            return f"(isinstance({var}, int) and not isinstance({var}, bool))"
+        return f"isinstance({var}, {_bind(namespace, spec)})"
     if type(spec) in _CONSTANT_TYPES:
-        const = spec
-        return lambda data: bool(data == const)
+        return f"({var} == {_bind(namespace, spec)})"
     if type(spec) is not dict or not all(type(key) is str for key in spec):
         return None
-    checks: list[tuple[str, Validator]] = []
+    size = len(spec)
+    parts = [f"isinstance({var}, dict)"]
+    hidden = [_bind(namespace, k) for k in sorted(ignore) if k not in spec]
+    if hidden:
+        present = " + ".join(f"({name} in {var})" for name in hidden)
+        parts.append(f"(len({var}) == {size} or len({var}) - ({present}) == {size})")
+    else:
+        parts.append(f"len({var}) == {size}")
     for key, value in spec.items():
-        check = _compile_fast(value)
+        check = _expression(value, f"{var}[{_bind(namespace, key)}]", namespace, frozenset())
         if check is None:
             return None
-        checks.append((key, check))
-    size = len(checks)
-    hidden = tuple(k for k in ignore if k not in spec)
-
-    def check_dict(data: Any) -> bool:
-        if not isinstance(data, dict):
-            return False
-        if len(data) != size and len(data) - sum(k in data for k in hidden) != size:
-            return False
-        for key, check in checks:
-            if key not in data or not check(data[key]):
-                return False
-        return True
-
-    return check_dict
+        parts.append(check)
+    return "(" + " and ".join(parts) + ")"
