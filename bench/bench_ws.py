@@ -16,11 +16,22 @@ defaults except ``rate_limit=None`` (one benchmark client sends thousands of fra
 second, far beyond the default 100/s) and ``max_connections`` (above 10 000). Round
 trips and open+close are measured in interleaved rounds (the order flips each round);
 the table shows median rates and the median of the per-round ratios.
+
+Everything runs twice, once per variant of the servers (the clients stay the same):
+
+- ``stdlib``: asyncio's event loop, ``json`` (``SKICK_NO_UVLOOP=1 SKICK_NO_ORJSON=1``);
+- ``fast``: ``pip install "skick[fast]"``, i.e. uvloop and orjson; the bare server runs
+  on uvloop too, so each ratio compares two servers on the same loop. Skipped (with a
+  note) when uvloop or orjson is missing.
+
+The last table compares the Skick server of both variants: fast / stdlib.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -44,6 +55,11 @@ CONCURRENCY = (1, 10, 100)
 IDLE = 10_000
 OPENERS = 10
 HELLO = json.dumps({"session_type": "echo"})
+VARIANTS = {
+    "stdlib": {"SKICK_NO_UVLOOP": "1", "SKICK_NO_ORJSON": "1"},
+    "fast": {},
+}
+"""Server environment per variant (``fast`` needs uvloop and orjson installed)."""
 
 # ------------------------------------------------------------------ the servers
 
@@ -76,8 +92,8 @@ def _serve_skick() -> None:
         async def answer(msg: dict[str, Any]) -> None:
             await inst.socksend({"n": msg["n"]})
 
-    # skick.start() would pick uvloop when installed; both servers run on asyncio's loop.
-    asyncio.run(skick.run())
+    # start(): uvloop when installed, unless SKICK_NO_UVLOOP (the stdlib variant).
+    skick.start()
 
 
 def _serve_bare() -> None:
@@ -96,19 +112,26 @@ def _serve_bare() -> None:
             print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
             await stop.wait()
 
-    asyncio.run(main())
+    if os.environ.get("SKICK_NO_UVLOOP"):
+        asyncio.run(main())
+    else:  # uvloop is imported by name: it is a bench dependency, not a typed one
+        uvloop = importlib.import_module("uvloop")
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())
 
 
 class Server:
     """A server process: its URL and its resident memory."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, variant: str) -> None:
         self.kind = kind
+        environ = {k: v for k, v in os.environ.items() if k not in VARIANTS["stdlib"]}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.bench_ws", "serve", kind],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
+            env={**environ, **VARIANTS[variant]},
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -226,8 +249,11 @@ def _verdict(ratio: float, target: float, higher_is_better: bool = True) -> str:
     return "ok" if ok else "MISSED"
 
 
-async def main() -> None:
-    servers = (Server("skick"), Server("bare"))
+async def _variant(variant: str) -> dict[str, float]:
+    """Measure one variant; print its table; return Skick's figures by metric."""
+    print(f"-- {variant}: {'uvloop + orjson' if VARIANTS[variant] == {} else 'asyncio + json'}")
+    servers = (Server("skick", variant), Server("bare", variant))
+    figures: dict[str, float] = {}
     try:
         print(f"round trips/s, one in flight per connection ({ROUNDS} x {ROUND:g} s rounds)")
         print(f"  {'C':>5} {'skick':>10} {'bare':>10} {'ratio':>7}  target")
@@ -238,12 +264,14 @@ async def main() -> None:
                 return await _round_trips(server, conns[server.kind])
 
             ours, bare, ratio = await _interleaved(servers, measure)
+            figures[f"round trips/s, C = {c}"] = ours
             target = f">= 0.70 {_verdict(ratio, 0.7)}" if c == 100 else ""
             print(f"  {c:>5} {ours:>10,.0f} {bare:>10,.0f} {ratio:>7.2f}  {target}", flush=True)
             for group in conns.values():
                 await asyncio.gather(*(ws.close() for ws in group))
 
         ours, bare, ratio = await _interleaved(servers, _open_close)
+        figures["open+close/s"] = ours
         print(f"open+close/s, {OPENERS} concurrent clients")
         verdict = _verdict(ratio, 0.7)
         print(f"  {'':>5} {ours:>10,.0f} {bare:>10,.0f} {ratio:>7.2f}  >= 0.70 {verdict}")
@@ -252,6 +280,7 @@ async def main() -> None:
         per = {}
         for server in servers:  # one at a time: 2 x 10 000 client sockets exceed the fd limit
             per[server.kind] = await _idle_memory(server)
+        figures["KB per idle session"] = per["skick"] / 1024
         ratio = per["skick"] / per["bare"]
         print(
             f"  {'':>5} {per['skick'] / 1024:>8.1f}KB {per['bare'] / 1024:>8.1f}KB {ratio:>7.2f}"
@@ -260,6 +289,21 @@ async def main() -> None:
     finally:
         for server in servers:
             server.close()
+    return figures
+
+
+async def main() -> None:
+    results = {"stdlib": await _variant("stdlib")}
+    missing = [name for name in ("uvloop", "orjson") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"-- fast: skipped ({', '.join(missing)} not installed: pip install 'skick[fast]')")
+        return
+    results["fast"] = await _variant("fast")
+    print("skick, fast / stdlib")
+    print(f"  {'':<24} {'stdlib':>10} {'fast':>10} {'ratio':>7}")
+    for metric, slow in results["stdlib"].items():
+        fast = results["fast"][metric]
+        print(f"  {metric:<24} {slow:>10,.1f} {fast:>10,.1f} {fast / slow:>7.2f}")
 
 
 if __name__ == "__main__":

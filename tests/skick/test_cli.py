@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,4 +96,70 @@ def test_run_logs_a_start_line_and_stops_cleanly_on_a_signal(sig: signal.Signals
                 process.kill()
     assert process.returncode == 0, "".join(seen) + rest
     assert "final tally" in rest  # every on_stop ran
+    assert rest.rstrip().endswith("skick: stopped")
+
+
+_LISTENING = re.compile(r"skick\.ws: listening on (ws://127\.0\.0\.1:(\d+)) \(open (http://\S+) ")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param({}, id="fast"),  # uvloop and orjson when installed (the test env has them)
+        pytest.param({"SKICK_NO_UVLOOP": "1", "SKICK_NO_ORJSON": "1"}, id="stdlib"),
+    ],
+)
+def test_run_the_chat_connect_and_stop_it_with_sigint(variant: dict[str, str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SKICK_NO_UVLOOP", "SKICK_NO_ORJSON")}
+    env.update(variant, PYTHONUNBUFFERED="1")
+    command = ["run", "examples.chat:app", "--host", "127.0.0.1", "--port", "0"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "skick", *command],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stderr is not None
+        seen: list[str] = []
+        try:
+            for line in process.stderr:  # bounded by the pytest timeout
+                seen.append(line)
+                listening = _LISTENING.search(line)
+                if listening is not None or "Traceback" in line:
+                    break
+            assert listening is not None, "".join(seen)
+            started = "".join(seen)
+            assert "running examples.chat:app" in started
+            if variant:
+                assert 'speed-ups: none (pip install "skick[fast]")' in started
+            else:
+                fast = [name for name in ("uvloop", "orjson") if importlib.util.find_spec(name)]
+                assert f"speed-ups: {', '.join(fast) or 'none'}" in started
+            url, page = listening.group(1), listening.group(3)
+            assert page == f"http://127.0.0.1:{listening.group(2)}/"
+            with urllib.request.urlopen(page, timeout=10) as response:  # the chat page
+                assert response.status == 200
+                assert b"<title>Skick chat</title>" in response.read()
+            with ws_connect(url, open_timeout=10, close_timeout=10) as ws:
+                ws.send(json.dumps({"session_type": "chat", "name": "cli"}))
+                joined = json.loads(ws.recv(timeout=10))
+                assert joined == {"event": "joined", "name": "cli", "members": ["cli"]}
+                ws.send(json.dumps({"action": "say", "text": "hello from the test"}))
+                said = json.loads(ws.recv(timeout=10))
+                assert said == {"event": "said", "name": "cli", "text": "hello from the test"}
+                process.send_signal(signal.SIGINT)
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=10)
+                assert closed.value.rcvd is not None
+                assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+                    1001,
+                    "server shutting down",
+                )
+            _, rest = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, "".join(seen) + rest
+    assert "Traceback" not in rest
     assert rest.rstrip().endswith("skick: stopped")

@@ -18,7 +18,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def load_example(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    """A fresh copy of ``examples/<name>.py`` or of the package ``examples/<name>/``."""
+    package = EXAMPLES / name
+    if package.is_dir():
+        spec = importlib.util.spec_from_file_location(
+            f"example_{name}", package / "__init__.py", submodule_search_locations=[str(package)]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

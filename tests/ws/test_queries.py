@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
 
-from skick import Call, ConversationEnded, ConversationTimeout, Respond, SocketQuery
+from skick import ConversationEnded, ConversationTimeout, Respond, SocketQuery
+from skick.testing import Kit
 from skick_ws import PREDEFINED_QUERY_SCHEMAS, SessionActor
 from tests.ws.helpers import Client, Message, client, make_skick, running
 
@@ -102,17 +102,13 @@ def test_predefined_subschemas(schema: str, good: list[Any], bad: list[Any]) -> 
         assert not validate(value), value
 
 
-async def test_queries_at_any_turn_concurrently_and_from_a_responder() -> None:
+@pytest.mark.parametrize("socket", [False, True], ids=["memory", "socket"])
+async def test_queries_at_any_turn_concurrently_and_from_a_responder(socket: bool) -> None:
     """Two conversations query at once; a socket handler answering a Call queries too."""
     skick = make_skick()
-    addresses: asyncio.Queue[str] = asyncio.Queue()
 
     @skick.session("multi")
     def multi(inst: SessionActor, message: Message) -> None:
-        @inst.on_start
-        async def on_start() -> None:
-            await addresses.put(inst.address)
-
         @inst.socket("ask", {"action": "ask", "n": int})
         async def ask(msg: Message) -> AsyncGenerator[Any, Any]:
             await inst.socksend({"asking": msg["n"]})
@@ -125,35 +121,31 @@ async def test_queries_at_any_turn_concurrently_and_from_a_responder() -> None:
             value = yield SocketQuery({"from": "remote"}, "str")
             await inst.socksend({"remote_got": value})
 
-    async with running(skick) as run, client(run, "multi") as c:
-        back = await asyncio.wait_for(addresses.get(), 5)
+    async with Kit(skick, socket=socket) as kit:
+        c = await kit.connect("multi")
         await c.send({"action": "ask", "n": 1})
-        assert await c.recv() == {"asking": 1}
-        q1 = await c.recv()
+        await c.expect({"asking": 1})
+        q1 = await c.expect_query({"n": 1}, schema="int")
         await c.send({"action": "ask", "n": 2})
-        assert await c.recv() == {"asking": 2}
-        q2 = await c.recv()
-        assert q1["query_id"] != q2["query_id"]
+        await c.expect({"asking": 2})
+        q2 = await c.expect_query({"n": 2}, schema="int")
+        assert q1.id != q2.id
         # Answer in the opposite order.
-        reply = {"action": "query_reply", "query_id": q2["query_id"], "message": 20}
-        assert await c.ask(reply) == {"n": 2, "got": 20}
-        reply = {"action": "query_reply", "query_id": q1["query_id"], "message": 10}
-        assert await c.ask(reply) == {"n": 1, "got": 10}
+        await q2.reply(20)
+        await c.expect({"n": 2, "got": 20})
+        await q1.reply(10)
+        await c.expect({"n": 1, "got": 10})
         # A conversation opened by another actor reaches the socket handler; the query
         # leg ends the caller's leg (a generator talks to one partner at a time).
-        ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        async def caller(_: Message) -> AsyncGenerator[Any, Any]:
-            try:
-                value = yield Call(back, {"action": "remote"})
-                ended.set_result(f"answer {value}")
-            finally:
-                if not ended.done():
-                    ended.set_result("ended")
-
-        await run.shard._actor.converse({}, caller)  # type: ignore[union-attr]
-        assert await answer(c, "hello") == {"remote_got": "hello"}
-        assert await asyncio.wait_for(ended, 5) == "ended"
+        session = c.session
+        assert session is not None
+        async with kit.conversation(session.back_address) as talk:
+            await talk.tell({"action": "remote"})
+            await talk.expect_end()
+        query = await c.expect_query({"from": "remote"}, schema="str")
+        await query.reply("hello")
+        await c.expect({"remote_got": "hello"})
+        await c.expect_nothing()
 
 
 async def test_query_timeout_and_late_reply() -> None:

@@ -8,6 +8,7 @@ unknown names and bad values into a :class:`ConfigurationError`.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import ssl as ssl_lib
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,9 @@ class WsOptions:
     """Per-message deflate (costs ~34 KB per connection and ~20 % throughput)."""
     query_schemas: Mapping[str, Any] = field(default_factory=dict)
     """Extra SocketQuery subschemas available to every session (``schema`` specs)."""
+    static_dir: str | os.PathLike[str] | None = None
+    """A directory of files served over plain HTTP on the same port (``/`` is its
+    ``index.html``); ``/skick.js`` and ``/skick.d.ts`` are served in any case."""
 
     def __post_init__(self) -> None:
         positive_ints = ("max_frame_size", "rate_burst", "max_connections", "max_pending_frames")
@@ -89,6 +93,12 @@ class WsOptions:
             for item in origins:
                 if item is not None and not isinstance(item, str | re.Pattern):
                     raise ConfigurationError(f"allowed_origins: {item!r} is not a str or pattern")
+        static_dir = self.static_dir
+        if static_dir is not None:
+            if not isinstance(static_dir, str | os.PathLike):
+                raise ConfigurationError(f"static_dir must be a path, got {static_dir!r}")
+            if not os.path.isdir(static_dir):
+                raise ConfigurationError(f"static_dir {os.fspath(static_dir)!r} is not a directory")
 
 
 def _positive(value: Any) -> bool:

@@ -3,12 +3,22 @@
 PROTOCOL.md (next to this package's pyproject.toml) is the contract for client
 authors; this module is its implementation. Every frame is a JSON object in a
 text frame.
+
+The codec is the standard library's ``json``, or orjson when it is installed
+(``pip install "skick[fast]"``) and ``SKICK_NO_ORJSON`` is not set. Both accept and
+refuse the same frames and read them as the same values: what orjson refuses or
+reads differently (integers beyond 64 bits, lone surrogates, ``1e400``) goes
+through ``json``, and so does every outbound message that orjson would write
+differently (``NaN`` as ``null``). The one difference: orjson also serialises
+``uuid.UUID`` and plain ``enum`` members.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Callable, Mapping
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final
 
@@ -16,6 +26,7 @@ from skick_core._validation import Validator, compile_schema
 
 __all__ = [
     "ERROR_CODES",
+    "ORJSON",
     "PREDEFINED_QUERY_SCHEMAS",
     "QUERY_ACTION",
     "QUERY_REPLY_ACTION",
@@ -23,6 +34,7 @@ __all__ = [
     "clip",
     "decode",
     "encode",
+    "encode_bytes",
     "error_frame",
     "query_validators",
 ]
@@ -85,7 +97,7 @@ _c_encode = (
 )
 
 
-def decode(text: str) -> Any:
+def json_decode(text: str) -> Any:
     """Parse one JSON text (``NaN``/``Infinity`` are rejected); raises ``ValueError``.
 
     The scanner is called directly (a third of ``json.loads``'s cost); anything
@@ -100,7 +112,7 @@ def decode(text: str) -> Any:
     return value
 
 
-def encode(message: Any) -> str:
+def json_encode(message: Any) -> str:
     """Serialise an outbound frame; a clear ``TypeError`` for what JSON cannot carry."""
     try:
         if _c_encode is not None:
@@ -108,6 +120,68 @@ def encode(message: Any) -> str:
         return _encoder.encode(message)
     except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"socksend needs a JSON-serialisable message: {exc}") from exc
+
+
+def json_encode_bytes(message: Any) -> bytes:
+    """:func:`json_encode` as UTF-8 (``UnicodeEncodeError`` for lone surrogates)."""
+    return json_encode(message).encode()
+
+
+def orjson_codec() -> tuple[Callable[[str], Any], Callable[[Any], bytes]] | None:
+    """orjson's ``(decode, encode_bytes)`` with ``json``'s semantics; None without it."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    loads, dumps = orjson.loads, orjson.dumps
+    decode_error, encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
+    # json's rules: int/float/bool/None keys become strings; datetimes and
+    # dataclasses are not JSON (passed through to the fallback, which refuses them).
+    options = (
+        orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    long_number = re.compile(r"\d{19}").search
+
+    def fast_decode(text: str) -> Any:
+        if long_number(text) is not None:  # orjson reads integers beyond 64 bits as floats
+            return json_decode(text)
+        try:
+            return loads(text)
+        except decode_error:
+            # json decides what orjson refuses: bad input raises json's ValueError.
+            return json_decode(text)
+
+    def fast_encode_bytes(message: Any) -> bytes:
+        try:
+            data = dumps(message, option=options)
+        except encode_error:
+            return json_encode_bytes(message)  # the same TypeError, or json's output
+        if b"null" in data:  # NaN and Infinity became null: json refuses them
+            return json_encode_bytes(message)
+        return data
+
+    return fast_decode, fast_encode_bytes
+
+
+_fast = None if os.environ.get("SKICK_NO_ORJSON") else orjson_codec()
+
+ORJSON: Final = _fast is not None
+"""Whether frames go through orjson (installed, and ``SKICK_NO_ORJSON`` unset)."""
+
+decode: Callable[[str], Any]
+"""Parse one inbound frame (``NaN``/``Infinity`` refused); raises ``ValueError``."""
+encode_bytes: Callable[[Any], bytes]
+"""Serialise one outbound frame to UTF-8; ``TypeError`` for what JSON cannot carry."""
+if _fast is not None:
+    decode, encode_bytes = _fast
+else:
+    decode, encode_bytes = json_decode, json_encode_bytes
+
+
+def encode(message: Any) -> str:
+    """:data:`encode_bytes` as text."""
+    return encode_bytes(message).decode()
 
 
 def error_frame(code: str, detail: str, **extra: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Hashable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from skick_core._validation import Validator, compile_schema
 from skick_core.abc import SessionServer
 from skick_core.exceptions import ConfigurationError
 
+from ._http import HttpFiles, base_url, is_upgrade
 from ._options import make_ssl_context, parse_options
 from ._protocol import query_validators
 from ._session import TRY_LATER, Session
@@ -76,6 +77,7 @@ class WebsocketServer(SessionServer):
         self._ids = itertools.count(1)
         self._closing = False
         self._validators: dict[Hashable, Validator] = {}
+        self.http = HttpFiles(self.settings.static_dir)
 
     def compile(self, spec: Any) -> Validator:
         """``compile_schema(spec)``, shared by every session that declares the same one.
@@ -136,7 +138,12 @@ class WebsocketServer(SessionServer):
             raise ConfigurationError(
                 f"the websocket server cannot listen on {where}: {exc}"
             ) from exc
-        logger.info("websocket sessions on %s:%s", settings.host, self.port)
+        page = base_url(settings.host, self.port, self._ssl is not None)
+        socket_url = page.replace("http", "ws", 1).rstrip("/")
+        if settings.static_dir is not None:
+            logger.info("listening on %s (open %s in a browser)", socket_url, page)
+        else:
+            logger.info("listening on %s (browser client: %sskick.js)", socket_url, page)
 
     async def close(self) -> None:
         """Close every session with 1001, wait for their ``on_stop`` (bounded), stop."""
@@ -160,12 +167,30 @@ class WebsocketServer(SessionServer):
             if tasks:
                 await asyncio.wait(tasks, timeout=self.stop_timeout)
 
+    async def serve_connection(self, connection: Any) -> None:
+        """Run one session over an already-open connection, without a listening socket.
+
+        *connection* offers the part of ``ServerConnection`` a session uses (``recv``,
+        ``send``, ``close``, ``paused``, ``transport``), like the in-memory
+        connections of ``skick_ws.testing``. Its frames take the same path as a
+        socket's: handshake, limits, decoding, validation. Returns when the session
+        has ended.
+        """
+        await self._handle(connection)
+
     # -------------------------------------------------------------- handlers
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse before the upgrade: shutting down, at capacity, foreign origin."""
+    def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
+        """Refuse before the upgrade: shutting down, at capacity, foreign origin.
+
+        A plain HTTP request (no ``Upgrade: websocket``) is answered by ``_http``.
+        """
         if self._closing:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
+        if not is_upgrade(request):
+            return self.http.respond(connection, request)
         if len(self.sessions) >= self.settings.max_connections:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections\n")
         origin = request.headers.get("Origin")

@@ -24,7 +24,7 @@ from skick_core._validation import Validator
 from skick_core.exceptions import RegistrationError, SpawnError
 
 from ._actors import BackActor, FrontActor, _Frame, _Refusal
-from ._protocol import QUERY_REPLY_ACTION, clip, decode, encode, error_frame
+from ._protocol import QUERY_REPLY_ACTION, clip, decode, encode_bytes, error_frame
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -355,7 +355,7 @@ class Session:
         high-water mark is written at once (``ws.send`` then returns without
         suspending); otherwise it joins the backlog that the writer task drains.
         """
-        data = encode(message).encode()
+        data = encode_bytes(message)
         if self._backlog is None and self._state == _OPEN:
             ws = self.ws
             if not ws.paused and (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from skick_core.exceptions import SkickError
 from skick_core.plugins import available
 
 from .__about__ import __version__
-from ._facade import Skick
+from ._facade import Skick, _loop_factory
 
 __all__ = ["main"]
 
@@ -64,12 +65,24 @@ def load_app(target: str, app_dir: str = ".") -> Skick:
     return app
 
 
+def _speedups() -> str:
+    """The optional speed-ups this process uses (``skick[fast]``)."""
+    found = []
+    if _loop_factory() is not None:
+        found.append("uvloop")
+    if not os.environ.get("SKICK_NO_ORJSON") and importlib.util.find_spec("orjson") is not None:
+        found.append("orjson")
+    return ", ".join(found) or 'none (pip install "skick[fast]")'
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``skick`` command and of ``python -m skick``."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.log_level != "debug":  # websockets logs every connection and HTTP request at info
+        logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         app = load_app(args.target, args.app_dir)
         app.configure(
@@ -85,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = f"ws://{options['host']}:{options['port']}" if app.serves else "no websocket server"
     logger.info(
         "skick %s running %s: %s, transport %s, hash %s; plugins: transports %s, hashes %s, "
-        "servers %s",
+        "servers %s; speed-ups: %s",
         __version__,
         args.target,
         server,
@@ -94,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         available("skick.transports"),
         available("skick.hashes"),
         available("skick.servers"),
+        _speedups(),
     )
     app.start()
     return 0

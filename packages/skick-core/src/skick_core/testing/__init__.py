@@ -1,7 +1,36 @@
-"""Conformance suites for plugins: every transport and hash backend should pass them.
+"""Testing Skick: a test kit for application authors, and conformance suites for plugins.
 
-They are plain coroutines that raise ``AssertionError`` on the first deviation, so
-any test runner can call them::
+**The test kit** runs a runtime for one test, in this process::
+
+    from skick_core.testing import ANY, ActorKit
+
+    async def test_counter():
+        async with ActorKit(directory) as kit:
+            counter = await kit.spawn("counter", {"start": 40})
+            assert await kit.call(counter, {"action": "increment", "by": 2}) == {"count": 42}
+            probe = await kit.probe()
+            await probe.monitor(counter)
+            await kit.stop(counter)
+            await probe.expect_sentinel(counter, type="cancellation")
+
+- :class:`ActorKit`: the runtime as an async context manager; ``spawn``, ``send``,
+  ``call``, ``conversation``, ``stop``, ``probe``.
+- :class:`Probe`: an actor the test drives: ``send``, ``receive``, ``expect``,
+  ``expect_nothing``, ``monitor``, ``expect_sentinel``, ``reply`` to calls it gets,
+  ``call`` and ``conversation`` (a :class:`Talk`).
+- Patterns (:func:`matches`): a dict matches a message that has its keys with
+  matching values (extra keys allowed, at every depth); :data:`ANY` matches
+  anything; a type matches its instances; a compiled regex matches a string; any
+  other callable is a predicate; anything else must be equal.
+
+Every wait is bounded (2 s by default, ``ActorKit(timeout=…)``) and a failed
+expectation raises ``AssertionError`` showing what did arrive. The websocket
+session kit (``skick_ws.testing``) and ``skick.testing`` (with a pytest plugin)
+build on this one; docs/testing.md is the guide.
+
+**Conformance suites** for plugins: every transport and hash backend should pass
+them. They are plain coroutines that raise ``AssertionError`` on the first
+deviation, so any test runner can call them::
 
     async def test_my_backend():
         await check_hash(lambda: MyBackend("my://…"))
@@ -25,8 +54,25 @@ from .._directory import Directory
 from .._runtime import Runtime
 from ..abc import HashBackend, Transport
 from ..exceptions import SpawnError
+from ._inbox import Inbox
+from ._kit import DEFAULT_TIMEOUT, DEFAULT_WITHIN, ActorKit
+from ._match import ANY, describe, matches, mismatch
+from ._probe import Probe, Talk
 
-__all__ = ["check_hash", "check_transport"]
+__all__ = [
+    "ANY",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WITHIN",
+    "ActorKit",
+    "Inbox",
+    "Probe",
+    "Talk",
+    "check_hash",
+    "check_transport",
+    "describe",
+    "matches",
+    "mismatch",
+]
 
 _VALUES: list[Any] = [
     0,
