@@ -348,6 +348,10 @@ class AmqpTransport(Transport):
     # ------------------------------------------------------------------ sending
 
     async def send(self, address: str, message: dict[str, Any]) -> bool:
+        return self.send_nowait(address, message)
+
+    def send_nowait(self, address: str, message: dict[str, Any]) -> bool:
+        """Queue for the shard's next batch; never waits (the publisher task sends)."""
         part = encode_part(address, message)  # TypeError/ValueError: the shard counts it
         if not self._online:
             reason = "broker unavailable" if self._state == "running" else "transport closed"

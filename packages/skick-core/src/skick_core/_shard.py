@@ -300,8 +300,15 @@ class Shard:
                 return True
             return queued
         if self._is_remote(address):
-            self.track(self._send_far(address, message))
-            return True
+            assert self.transport is not None
+            try:
+                queued = self.transport.send_nowait(address, message)
+            except (TypeError, ValueError):
+                return self.dead_letters.record("not JSON", address, message)
+            if queued is None:  # this transport always sends asynchronously
+                self.track(self._send_far(address, message))
+                return True
+            return queued
         return self.dead_letters.record("dead address", address, message)
 
     async def deliver(self, address: str, message: dict[str, Any]) -> bool:

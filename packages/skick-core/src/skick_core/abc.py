@@ -93,6 +93,15 @@ class Transport(ABC):
         a False again. It must not wait long: with the broker down it returns False.
         """
 
+    def send_nowait(self, address: str, message: dict[str, Any]) -> bool | None:
+        """Like :meth:`send`, for transports that never wait to accept a message.
+
+        The shard uses it for system messages (conversation turns, sentinels) so they
+        need no task of their own and keep their order with other sends. None (the
+        default) means "not supported: use send()".
+        """
+        return None
+
     @abstractmethod
     def announce(self, info: PeerInfo) -> None:
         """Tell peers this shard's services or actor types changed (may batch)."""
