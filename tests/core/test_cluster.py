@@ -44,6 +44,19 @@ async def two_shards(**options: Any) -> AsyncIterator[tuple[Runtime, Runtime]]:
         yield left, right
 
 
+async def test_an_actor_type_declared_after_start_is_announced_and_spawnable() -> None:
+    async with two_shards() as (left, right):
+
+        @right.directory.actor("late")
+        def late(inst: Actor, message: Message) -> None:
+            pass
+
+        await until(lambda: "late" in left.shard._peer_types[right.shard.shard_id])
+        address = await asyncio.wait_for(left.spawn("late"), WAIT)
+        assert address.startswith(right.shard.shard_id + ":")
+    assert right.shard._announce not in right.directory._on_new_actor_type  # unsubscribed
+
+
 async def test_remote_spawn_that_fails_raises_spawn_error() -> None:
     async with two_shards() as (left, right):
 
@@ -212,15 +225,16 @@ async def test_remote_sentinel_is_delivered_and_unwatched(inbox: asyncio.Queue[M
 async def test_remote_spawn_reply_that_is_not_an_address() -> None:
     """A peer that answers a spawn request with nonsense fails the spawn."""
     async with two_shards() as (left, right):
+
+        @right.shard.directory.actor("noop")
+        def noop(inst: Actor, message: Message) -> None:
+            pass
+
         # Pretend the right shard hosts "odd" and answer spawn requests strangely.
         right.shard.directory.actors["odd"] = lambda inst, message: None
         right.shard._announce()
         await until(lambda: "odd" in left.shard._peer_types[right.shard.shard_id])
         del right.shard.directory.actors["odd"]
-
-        @right.shard.directory.actor("noop")
-        def noop(inst: Actor, message: Message) -> None:
-            pass
 
         # The shard actor on the right answers {"error": ...} for the unknown type.
         with pytest.raises(SpawnError, match="odd"):

@@ -54,6 +54,7 @@ class Directory:
         self.sessions: dict[str, Factory] = {}
         self.subsessions: dict[str, Factory] = {}
         self.handshakes: dict[str, Handshake] = {}
+        self._on_new_actor_type: list[Callable[[], None]] = []
 
     def actor(self, name: str) -> Callable[[F], F]:
         """Declare the actor type *name*: ``@d.actor("x") def x(inst, message): …``."""
@@ -103,3 +104,6 @@ class Directory:
         if table.get(name, factory) is not factory:
             raise RegistrationError(f"{kind[:-1]} {name!r} is already declared")
         table[name] = factory
+        if kind == "actors":
+            for listener in self._on_new_actor_type:
+                listener()  # a running shard announces the new type to its peers

@@ -83,10 +83,13 @@ class Shard:
         await self.start_actor(actor)
         if self.transport is not None:
             await self.transport.start(self)
+            self.directory._on_new_actor_type.append(self._announce)
 
     async def close(self) -> None:
         """Stop every actor (each ``on_stop`` bounded), leave the cluster, settle tasks."""
         self._closing = True
+        if self._announce in self.directory._on_new_actor_type:
+            self.directory._on_new_actor_type.remove(self._announce)
         actors = [a for a in self.actors.values() if a is not self._actor]
         await asyncio.gather(*(a.stop() for a in actors))
         if self._actor is not None:
