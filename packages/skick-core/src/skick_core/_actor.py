@@ -133,7 +133,7 @@ class Actor:
     changelog — ``_mailbox``, ``_handlers``, ``_task``, ``_closed``, ``_running``,
     ``_install_builtins``, ``_purge_behaviour``, ``_revalidate_mailbox``,
     ``_run_on_start``, ``_start_daemons``, ``_on_event``, ``_on_conv``, ``_offer``
-    and ``_deliver``, with the helper types ``_Handler`` and ``_Event``.
+    ``_deliver`` and ``_wait_for_room``, with the helper types ``_Handler`` and ``_Event``.
     """
 
     __slots__ = (
@@ -374,6 +374,10 @@ class Actor:
         queued = self._offer(message)
         if queued is not None:
             return queued
+        return await self._wait_for_room(message)
+
+    async def _wait_for_room(self, message: Message) -> bool:
+        """Queue an already validated *message* once the full mailbox has room."""
         if await self._mailbox.put(message, self._shard.options.send_timeout):
             return True
         return self._dead("mailbox full", message)

@@ -285,7 +285,7 @@ class Shard:
             queued = actor._offer(message)
             if queued is not None:
                 return queued
-            return await actor._deliver(message)
+            return await actor._wait_for_room(message)  # validated once, above
         return await self._send_far(address, message)
 
     def post(self, address: str, message: Message) -> bool:
