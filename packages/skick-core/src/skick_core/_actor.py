@@ -132,7 +132,7 @@ class Actor:
     underscore members are the protected surface and change only with a note in the
     changelog — ``_mailbox``, ``_handlers``, ``_task``, ``_closed``, ``_running``,
     ``_install_builtins``, ``_purge_behaviour``, ``_revalidate_mailbox``,
-    ``_run_on_start``, ``_start_daemons``, ``_on_event``, ``_on_conv``, ``_offer``
+    ``_run_on_start``, ``_start_daemons``, ``_on_event``, ``_on_conv``, ``_offer``,
     ``_deliver`` and ``_wait_for_room``, with the helper types ``_Handler`` and ``_Event``.
     """
 
